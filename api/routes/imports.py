@@ -1,0 +1,195 @@
+"""The import routes: the webhook, the seed's product and batch imports, and job status."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+import structlog
+from fastapi import APIRouter, Header, HTTPException, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from api.body import read_json_body
+from api.deps import SessionDep, SettingsDep, WebhookAuth
+from models import ItemStatus
+from schemas.imports import ImportAccepted, JobRead, ProductImported
+from services import jobs, product_import
+from services.envelope import ImportRequest, InvalidEnvelope, TooManyProducts, parse_import_body
+from services.intake import AcceptedImport, IdempotencyKeyReused, accept_import
+from services.settings import Settings
+from workers.import_stage import import_job
+from workers.outbox import send_after_commit
+
+router = APIRouter(prefix="/api/import", tags=["import"])
+log = structlog.get_logger(__name__)
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(max_length=255, description="Repeat it to get the first job back instead of a new one"),
+]
+SourceQuery = Annotated[
+    str | None, Query(max_length=50, description="Source platform when the body does not say")
+]
+DEFAULT_SOURCE = "allegro"
+
+
+def status_url(job_id: uuid.UUID) -> str:
+    return f"/api/import/job/{job_id}"
+
+
+def _parse(data: Any, settings: Settings, source: str | None) -> ImportRequest:
+    try:
+        return parse_import_body(
+            data, default_source=source or DEFAULT_SOURCE, max_products=settings.max_products_per_request
+        )
+    except TooManyProducts as exc:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(exc)) from None
+    except InvalidEnvelope as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+
+
+def _store(
+    session: Session,
+    import_request: ImportRequest,
+    *,
+    sha256: str,
+    size: int,
+    idempotency_key: str | None,
+    request_id: str | None,
+) -> AcceptedImport:
+    try:
+        accepted = accept_import(
+            session,
+            import_request,
+            body_sha256=sha256,
+            body_bytes=size,
+            idempotency_key=idempotency_key,
+        )
+    except IdempotencyKeyReused as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    if accepted.created:
+        message = import_job.message_with_options(args=(str(accepted.job_id),), request_id=request_id)
+        send_after_commit(session, message)
+    session.commit()
+    return accepted
+
+
+async def _accept_batch(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    idempotency_key: str | None,
+    source: str | None,
+) -> JSONResponse:
+    body = await read_json_body(request, settings.max_body_bytes)
+    import_request = _parse(body.data, settings, source)
+    accepted = await run_in_threadpool(
+        _store,
+        session,
+        import_request,
+        sha256=body.sha256,
+        size=body.size,
+        idempotency_key=idempotency_key,
+        request_id=structlog.contextvars.get_contextvars().get("request_id"),
+    )
+    structlog.contextvars.bind_contextvars(job_id=str(accepted.job_id))
+    log.info("import.job_accepted", received=accepted.received, created=accepted.created,
+             source=import_request.source)  # fmt: skip
+    answer = ImportAccepted(
+        job_id=accepted.job_id,
+        status=accepted.status,
+        status_url=status_url(accepted.job_id),
+        received=accepted.received,
+        created=accepted.created,
+    )
+    return JSONResponse(answer.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED)
+
+
+BATCH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"model": ImportAccepted, "description": "Stored; the import runs in the background"},
+    401: {"description": "Missing or wrong X-Webhook-Secret"},
+    413: {"description": "Body or product count over the limit"},
+    415: {"description": "Not JSON"},
+    422: {"description": "Not one of the accepted shapes, or malformed JSON"},
+}
+
+
+@router.post("/webhook", status_code=202, responses=BATCH_RESPONSES, dependencies=[WebhookAuth])
+async def import_webhook(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKey = None,
+    source: SourceQuery = None,
+) -> JSONResponse:
+    """Accept a batch from a scraper or an n8n workflow. See the README for the four body shapes."""
+    return await _accept_batch(request, session, settings, idempotency_key, source)
+
+
+@router.post("/batch", status_code=202, responses=BATCH_RESPONSES)
+async def import_batch(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKey = None,
+    source: SourceQuery = None,
+) -> JSONResponse:
+    """The seed's batch import: `{"products": [...]}` or an array; answers like the webhook."""
+    return await _accept_batch(request, session, settings, idempotency_key, source)
+
+
+@router.post("/product", response_model=ProductImported)
+async def import_product(
+    request: Request, session: SessionDep, settings: SettingsDep, source: SourceQuery = None
+) -> ProductImported:
+    """The seed's single-product import: stored and imported at once, answering the product's id."""
+    body = await read_json_body(request, settings.max_body_bytes)
+    if not isinstance(body.data, dict):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "expected one product as a JSON object")
+    import_request = ImportRequest(source=(source or DEFAULT_SOURCE).lower(), products=[body.data])
+    return await run_in_threadpool(_import_one, session, import_request, body.sha256, body.size)
+
+
+def _import_one(session: Session, import_request: ImportRequest, sha256: str, size: int) -> ProductImported:
+    accepted = accept_import(session, import_request, body_sha256=sha256, body_bytes=size)
+    result = product_import.import_chunk(session, accepted.job_id, 0, 1)
+    job_status = jobs.finish_if_done(session, accepted.job_id)
+    session.commit()
+    if result.failed:
+        view = jobs.job_view(session, accepted.job_id)
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            {
+                "message": "invalid product",
+                "errors": [e.model_dump() for e in view.errors],
+                "job_id": str(accepted.job_id),
+            },
+        )
+    outcome = next(iter(result.outcomes), None)
+    return ProductImported(
+        product_id=result.product_ids[0],
+        status=ItemStatus.DONE if job_status else ItemStatus.PENDING,
+        outcome=outcome,
+        job_id=accepted.job_id,
+        status_url=status_url(accepted.job_id),
+    )
+
+
+@router.get("/job/{job_id}", response_model=JobRead, responses={404: {"description": "No such job"}})
+def get_job(
+    job_id: str,
+    session: SessionDep,
+    errors_limit: Annotated[int, Query(ge=0, le=1000)] = 100,
+) -> JobRead:
+    """Poll a job: its status, per-stage counts, progress and the errors of its failed products."""
+    not_found = HTTPException(status.HTTP_404_NOT_FOUND, f"job {job_id} not found")
+    try:
+        parsed = uuid.UUID(job_id)
+    except ValueError:
+        raise not_found from None
+    try:
+        return jobs.job_view(session, parsed, errors_limit=errors_limit)
+    except jobs.JobNotFound:
+        raise not_found from None

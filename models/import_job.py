@@ -1,0 +1,90 @@
+"""An import job and its items: one item per product received, carrying that product's stage and fate.
+
+Job progress is derived from the items, never from counters a retried message could bump twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, created_at_column, updated_at_column
+
+
+class JobStatus:
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    COMPLETED_WITH_ERRORS = "completed_with_errors"
+    FAILED = "failed"
+
+    FINISHED = frozenset({COMPLETED, COMPLETED_WITH_ERRORS, FAILED})
+
+
+class ItemStatus:
+    PENDING = "pending"  # waiting for (or inside) its current stage
+    DONE = "done"  # passed its last stage
+    FAILED = "failed"  # failed at its current stage, with errors
+
+
+class ItemOutcome:
+    """What the import did with the product (the job reports these counts)."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    DUPLICATE = "duplicate"  # the same source_id came again later in the batch; that one counts
+
+
+class ImportJob(Base):
+    __tablename__ = "import_jobs"
+    __table_args__ = (
+        Index("ix_import_jobs_status_dispatched_at", "status", "dispatched_at"),
+        Index("ix_import_jobs_created_at", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    source: Mapped[str] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(32), server_default=JobStatus.PENDING)
+    options: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    total_products: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Filled when the job finishes (from its items) so that listings need no aggregate.
+    processed_products: Mapped[int] = mapped_column(Integer, server_default="0")
+    failed_products: Mapped[int] = mapped_column(Integer, server_default="0")
+    error: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+    started_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    # When the job's first message was last sent: the sweeper re-sends jobs left pending too long.
+    dispatched_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+
+
+class JobItem(Base):
+    __tablename__ = "job_items"
+    __table_args__ = ({"postgresql_with": {"fillfactor": 85}},)
+
+    job_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("import_jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[str | None] = mapped_column(String(255))
+    product_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("products.id", ondelete="SET NULL"), index=True
+    )
+    stage: Mapped[str] = mapped_column(String(16), server_default="import")
+    status: Mapped[str] = mapped_column(String(16), server_default=ItemStatus.PENDING)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    # [{"field": ..., "error": ...}] when the item failed.
+    errors: Mapped[list[Any] | None]
+    attempts: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    # The product exactly as received; the import stage validates it.
+    payload: Mapped[Any] = mapped_column(JSONB)
+    updated_at: Mapped[datetime] = updated_at_column()

@@ -1,0 +1,73 @@
+"""Request and response models of the import API (the contract of DESIGN.md)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+
+class ImportOptions(BaseModel):
+    """`options` of an import envelope. Unknown keys are kept for later stages and newer clients."""
+
+    model_config = ConfigDict(extra="allow")
+
+    marketplaces: list[str] = Field(default_factory=list, max_length=20)
+    optimize: bool | None = None
+    publish: bool = False
+    pricing_profile: str | None = Field(default=None, max_length=100)
+    callback_url: HttpUrl | None = None
+
+
+class ImportAccepted(BaseModel):
+    job_id: uuid.UUID
+    status: str
+    status_url: str
+    received: int
+    # False when a repeated delivery (same Idempotency-Key) returned the first job.
+    created: bool = True
+
+
+class ProductImported(BaseModel):
+    """`POST /api/import/product`: the seed imported one product synchronously; so do we."""
+
+    product_id: int | None
+    status: str
+    outcome: str | None = None
+    job_id: uuid.UUID
+    status_url: str
+
+
+class StageCounts(BaseModel):
+    done: int = 0
+    failed: int = 0
+
+
+class JobError(BaseModel):
+    source_id: str | None
+    position: int
+    stage: str
+    field: str
+    error: str
+
+
+class JobRead(BaseModel):
+    id: uuid.UUID
+    status: str
+    source: str
+    total_products: int
+    processed_products: int
+    failed_products: int
+    stages: dict[str, StageCounts]
+    # What the import did: created / updated / unchanged / duplicate.
+    outcomes: dict[str, int]
+    progress: float
+    # The failed items' errors, the first ones by position (`failed_products` says how many failed).
+    errors: list[JobError]
+    error: str | None
+    options: dict[str, Any]
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None

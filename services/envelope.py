@@ -1,0 +1,123 @@
+"""The four body shapes the webhook accepts, reduced to one `ImportRequest`.
+
+1. `{"source": ..., "options": {...}, "products": [...]}`
+2. the original system's `{"source": ..., "event_type": "product.import", "data": {"products": [...]}}`
+3. a bare array of products (an n8n "aggregate" step)
+4. a single product object (n8n's default: one request per item)
+
+Only the envelope is checked here; each product is validated by the import stage, so that one bad
+product fails alone instead of failing the request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from schemas.imports import ImportOptions
+
+EXPECTED_SHAPES = (
+    'expected a JSON object {"products": [...]} (optionally with "source" and "options"), '
+    '{"event_type": "product.import", "data": {"products": [...]}}, an array of products, '
+    'or a single product object with "source_id" and "title"'
+)
+SOURCE_MAX_LENGTH = 50
+
+
+class InvalidEnvelope(ValueError):
+    """The body is not one of the accepted shapes; the message says what was expected."""
+
+
+class TooManyProducts(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRequest:
+    source: str
+    products: list[Any]
+    options: ImportOptions = field(default_factory=ImportOptions)
+    event_type: str = "product.import"
+    # The envelope without its products: stored on the webhook row.
+    envelope: dict[str, Any] = field(default_factory=dict)
+
+
+def _json_type(value: object) -> str:
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
+    return names.get(type(value), "number")
+
+
+def _source(value: object, default: str) -> str:
+    if value is None:
+        return default
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidEnvelope('"source" must be a non-empty string such as "allegro"')
+    source = value.strip().lower()
+    if len(source) > SOURCE_MAX_LENGTH:
+        raise InvalidEnvelope(f'"source" must be at most {SOURCE_MAX_LENGTH} characters')
+    return source
+
+
+def _options(value: object) -> ImportOptions:
+    if value is None:
+        return ImportOptions()
+    if not isinstance(value, dict):
+        raise InvalidEnvelope(f'"options" must be an object, got {_json_type(value)}')
+    try:
+        return ImportOptions.model_validate(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise InvalidEnvelope(f'"options.{where}": {first["msg"]}') from None
+
+
+def parse_import_body(body: object, *, default_source: str, max_products: int) -> ImportRequest:
+    """Recognise the shape of `body` (already parsed JSON) and return what to import."""
+    if isinstance(body, list):
+        request = ImportRequest(source=default_source, products=body)
+    elif isinstance(body, dict):
+        request = _parse_object(body, default_source)
+    else:
+        raise InvalidEnvelope(f"{EXPECTED_SHAPES}; got {_json_type(body)}")
+
+    if not request.products:
+        raise InvalidEnvelope("the request contains no products")
+    if len(request.products) > max_products:
+        raise TooManyProducts(
+            f"{len(request.products)} products in one request; the limit is {max_products}: split the batch"
+        )
+    return request
+
+
+def _parse_object(body: dict[str, Any], default_source: str) -> ImportRequest:
+    source = _source(body.get("source"), default_source)
+    envelope = {key: value for key, value in body.items() if key not in ("products", "data")}
+
+    if "products" in body:
+        products = body["products"]
+        where = '"products"'
+        options = _options(body.get("options"))
+    elif "data" in body:
+        data = body["data"]
+        if not isinstance(data, dict) or "products" not in data:
+            raise InvalidEnvelope('"data" must be an object with a "products" array')
+        products = data["products"]
+        where = '"data.products"'
+        options = _options(body.get("options", data.get("options")))
+    elif "source_id" in body or "title" in body:
+        return ImportRequest(source=source, products=[body])
+    else:
+        raise InvalidEnvelope(EXPECTED_SHAPES)
+
+    if not isinstance(products, list):
+        raise InvalidEnvelope(f"{where} must be an array of products, got {_json_type(products)}")
+    event_type = body.get("event_type")
+    return ImportRequest(
+        source=source,
+        products=products,
+        options=options,
+        event_type=event_type if isinstance(event_type, str) and event_type else "product.import",
+        envelope=envelope,
+    )

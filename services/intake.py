@@ -1,0 +1,133 @@
+"""Accepting an import: the webhook row, the job and one item per product, in the caller's transaction.
+
+The payload is in Postgres before the webhook answers 202; the message to the worker goes out after
+the commit (the caller's job). Nothing here commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from models import ImportJob, ItemOutcome, ItemStatus, JobStatus, Webhook
+from models.db import psycopg_connection
+from services.envelope import ImportRequest
+
+SOURCE_ID_MAX_LENGTH = 255
+
+
+class IdempotencyKeyReused(ValueError):
+    """The same Idempotency-Key came with a different body."""
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedImport:
+    job_id: uuid.UUID
+    status: str
+    received: int
+    created: bool
+
+
+def source_key(product: object) -> str | None:
+    """The product's source id as the import stage will store it, if it has a usable one."""
+    if not isinstance(product, dict):
+        return None
+    value = product.get("source_id")
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    key = str(value).strip()
+    return key[:SOURCE_ID_MAX_LENGTH] or None
+
+
+def accept_import(
+    session: Session,
+    request: ImportRequest,
+    *,
+    body_sha256: str,
+    body_bytes: int,
+    idempotency_key: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> AcceptedImport:
+    job_id = uuid.uuid4()
+    received = len(request.products)
+    inserted = session.execute(
+        insert(ImportJob)
+        .values(
+            id=job_id,
+            source=request.source,
+            status=JobStatus.PENDING,
+            options=request.options.model_dump(mode="json", exclude_none=True),
+            total_products=received,
+            idempotency_key=idempotency_key,
+            request_hash=body_sha256,
+        )
+        .on_conflict_do_nothing(index_elements=[ImportJob.idempotency_key])
+        .returning(ImportJob.id)
+    ).scalar_one_or_none()
+
+    if inserted is None:
+        # A repeated delivery: answer with the first job (its insert committed before ours could
+        # conflict, since the unique index made us wait for it).
+        first = session.execute(
+            select(ImportJob.id, ImportJob.status, ImportJob.total_products, ImportJob.request_hash).where(
+                ImportJob.idempotency_key == idempotency_key
+            )
+        ).one()
+        if first.request_hash != body_sha256:
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was already used with a different body; use a new key per batch"
+            )
+        return AcceptedImport(first.id, first.status, first.total_products, created=False)
+
+    session.add(
+        Webhook(
+            source=request.source,
+            event_type=request.event_type,
+            payload=request.envelope,
+            headers=headers or {},
+            body_sha256=body_sha256,
+            body_bytes=body_bytes,
+            import_job_id=job_id,
+        )
+    )
+    session.flush()
+    _copy_items(session, job_id, request.products)
+    return AcceptedImport(job_id, JobStatus.PENDING, received, created=True)
+
+
+def _copy_items(session: Session, job_id: uuid.UUID, products: list[Any]) -> None:
+    """COPY the items in: ~25x faster than row-by-row inserts, and the webhook waits on it.
+
+    The same source_id twice in one batch is imported once: the last occurrence wins (it is the
+    newest scrape), earlier ones are recorded as duplicates, done at once.
+    """
+    last_position: dict[str, int] = {}
+    keys = [source_key(product) for product in products]
+    for position, key in enumerate(keys):
+        if key is not None:
+            last_position[key] = position
+
+    with (
+        psycopg_connection(session).cursor() as cursor,
+        cursor.copy(
+            "COPY job_items (job_id, position, source_id, status, outcome, payload) FROM STDIN"
+        ) as copy,
+    ):
+        for position, (product, key) in enumerate(zip(products, keys, strict=True)):
+            duplicate = key is not None and last_position[key] != position
+            copy.write_row(
+                (
+                    job_id,
+                    position,
+                    key,
+                    ItemStatus.DONE if duplicate else ItemStatus.PENDING,
+                    ItemOutcome.DUPLICATE if duplicate else None,
+                    orjson.dumps(product).decode(),
+                )
+            )

@@ -1,0 +1,226 @@
+"""Import jobs: starting them, deriving their progress from their items, finishing them, finding lost ones.
+
+A job's counts are always derived from its items' states (one GROUP BY), never kept as counters
+that a redelivered message could bump twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import Session
+
+from models import ImportJob, ItemStatus, JobItem, JobStatus, stages
+from schemas.imports import JobError, JobRead, StageCounts
+
+# The stages built so far; normalize, price, score and publish join as they land.
+PIPELINE = (stages.IMPORT,)
+
+
+class JobNotFound(LookupError):
+    pass
+
+
+@dataclass
+class ItemCounts:
+    total: int = 0
+    by_status: Counter[str] = field(default_factory=Counter)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    stages: dict[str, StageCounts] = field(default_factory=dict)
+
+    @property
+    def pending(self) -> int:
+        return self.by_status[ItemStatus.PENDING]
+
+    @property
+    def done(self) -> int:
+        return self.by_status[ItemStatus.DONE]
+
+    @property
+    def failed(self) -> int:
+        return self.by_status[ItemStatus.FAILED]
+
+
+def count_items(session: Session, job_id: uuid.UUID) -> ItemCounts:
+    rows = session.execute(
+        select(JobItem.stage, JobItem.status, JobItem.outcome, func.count())
+        .where(JobItem.job_id == job_id)
+        .group_by(JobItem.stage, JobItem.status, JobItem.outcome)
+    ).all()
+    counts = ItemCounts(stages={stage: StageCounts() for stage in PIPELINE})
+    for stage, status, outcome, n in rows:
+        counts.total += n
+        counts.by_status[status] += n
+        if outcome:
+            counts.outcomes[outcome] += n
+        # An item has passed every stage before its current one, and its current one if done.
+        for earlier in PIPELINE:
+            if stages.INDEX[earlier] < stages.INDEX[stage] or (
+                earlier == stage and status == ItemStatus.DONE
+            ):
+                counts.stages[earlier].done += n
+            elif earlier == stage and status == ItemStatus.FAILED:
+                counts.stages[earlier].failed += n
+    return counts
+
+
+def begin_job(session: Session, job_id: uuid.UUID, chunk_size: int) -> list[tuple[int, int]]:
+    """Mark the job running and return the [start, stop) ranges of positions still to import.
+
+    The job row is locked, so two deliveries of the same message run one after the other; the second
+    finds the items taken or done and the chunks it sends again find nothing to do.
+    """
+    job = session.execute(
+        select(ImportJob).where(ImportJob.id == job_id).with_for_update()
+    ).scalar_one_or_none()
+    if job is None:
+        raise JobNotFound(str(job_id))
+    if job.status in JobStatus.FINISHED:
+        return []
+    if job.status == JobStatus.PENDING:
+        job.status = JobStatus.RUNNING
+        job.started_at = func.now()
+    job.dispatched_at = func.now()
+    chunk_numbers = session.execute(
+        text(
+            "SELECT DISTINCT position / :size FROM job_items"
+            " WHERE job_id = :job_id AND stage = :stage AND status = :pending ORDER BY 1"
+        ),
+        {"size": chunk_size, "job_id": job_id, "stage": stages.IMPORT, "pending": ItemStatus.PENDING},
+    ).scalars()
+    return [(n * chunk_size, (n + 1) * chunk_size) for n in chunk_numbers]
+
+
+def finish_if_done(session: Session, job_id: uuid.UUID) -> str | None:
+    """Close the job if no item is pending; returns the final status, or None if still running.
+
+    Called after each chunk commits: the last chunk to commit sees every other chunk's work.
+    """
+    counts = count_items(session, job_id)
+    if counts.pending:
+        return None
+    status = JobStatus.COMPLETED_WITH_ERRORS if counts.failed else JobStatus.COMPLETED
+    closed = session.execute(
+        update(ImportJob)
+        .where(ImportJob.id == job_id, ImportJob.status.in_([JobStatus.PENDING, JobStatus.RUNNING]))
+        .values(
+            status=status,
+            processed_products=counts.done,
+            failed_products=counts.failed,
+            completed_at=func.now(),
+        )
+        .returning(ImportJob.id)
+    ).scalar_one_or_none()
+    return status if closed else None
+
+
+def fail_job(session: Session, job_id: uuid.UUID, reason: str) -> None:
+    """The job as a whole could not run: it ends `failed`, with the reason."""
+    counts = count_items(session, job_id)
+    session.execute(
+        update(ImportJob)
+        .where(ImportJob.id == job_id, ImportJob.status.in_([JobStatus.PENDING, JobStatus.RUNNING]))
+        .values(
+            status=JobStatus.FAILED,
+            error=reason,
+            processed_products=counts.done,
+            failed_products=counts.failed,
+            completed_at=func.now(),
+        )
+    )
+
+
+def fail_pending_items(
+    session: Session, job_id: uuid.UUID, start: int, stop: int, *, stage: str, reason: str
+) -> int:
+    """Items of a chunk whose stage gave up (retries exhausted) fail with the reason."""
+    result = session.execute(
+        update(JobItem)
+        .where(
+            JobItem.job_id == job_id,
+            JobItem.position >= start,
+            JobItem.position < stop,
+            JobItem.stage == stage,
+            JobItem.status == ItemStatus.PENDING,
+        )
+        .values(
+            status=ItemStatus.FAILED, errors=[{"field": "product", "error": reason}], updated_at=func.now()
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def claim_lost_jobs(
+    session: Session, *, pending_after_seconds: float, stalled_after_seconds: float, limit: int = 100
+) -> list[uuid.UUID]:
+    """Jobs whose message was probably lost: pending too long since they were last sent, or
+    running with items that have not moved for too long. Marks them sent now (so another sweeper
+    skips them) and returns their ids for the caller to send again after commit."""
+    rows = session.execute(
+        text(
+            """
+            UPDATE import_jobs SET dispatched_at = now()
+            WHERE id IN (
+                SELECT j.id FROM import_jobs j
+                WHERE (j.status = 'pending'
+                       AND j.dispatched_at < now() - make_interval(secs => :pending_after))
+                   OR (j.status = 'running'
+                       AND j.dispatched_at < now() - make_interval(secs => :stalled_after)
+                       AND NOT EXISTS (
+                           SELECT 1 FROM job_items i WHERE i.job_id = j.id
+                           AND i.updated_at > now() - make_interval(secs => :stalled_after)))
+                ORDER BY j.dispatched_at
+                LIMIT :limit
+                FOR UPDATE SKIP LOCKED
+            )
+            RETURNING id
+            """
+        ),
+        {"pending_after": pending_after_seconds, "stalled_after": stalled_after_seconds, "limit": limit},
+    )
+    return list(rows.scalars())
+
+
+def job_view(session: Session, job_id: uuid.UUID, *, errors_limit: int = 100) -> JobRead:
+    job = session.get(ImportJob, job_id)
+    if job is None:
+        raise JobNotFound(str(job_id))
+    counts = count_items(session, job_id)
+    failed_items = session.execute(
+        select(JobItem.position, JobItem.source_id, JobItem.stage, JobItem.errors)
+        .where(JobItem.job_id == job_id, JobItem.status == ItemStatus.FAILED)
+        .order_by(JobItem.position)
+        .limit(errors_limit)
+    ).all()
+    errors = [
+        JobError(
+            source_id=item.source_id,
+            position=item.position,
+            stage=item.stage,
+            field=e["field"],
+            error=e["error"],
+        )
+        for item in failed_items
+        for e in item.errors or [{"field": "product", "error": "failed"}]
+    ][:errors_limit]
+    finished = counts.done + counts.failed
+    return JobRead(
+        id=job.id,
+        status=job.status,
+        source=job.source,
+        total_products=job.total_products,
+        processed_products=counts.done,
+        failed_products=counts.failed,
+        stages=counts.stages,
+        outcomes=dict(counts.outcomes),
+        progress=round(finished / job.total_products, 4) if job.total_products else 1.0,
+        errors=errors,
+        error=job.error,
+        options=job.options,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        completed_at=job.completed_at,
+    )

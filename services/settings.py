@@ -1,0 +1,113 @@
+"""All configuration, read once from the environment (and an optional `.env` file).
+
+Everything the product can be told lives in `Settings`; nothing else reads `os.environ`.
+In production (`APP_ENV=production`) a missing or placeholder secret stops start-up with a
+message that names the variable, so a half-configured deploy never goes live.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev-secret", "placeholder"})
+
+# Supabase's transaction pooler listens on this port and keeps no prepared statements.
+SUPABASE_TRANSACTION_POOLER_PORT = 6543
+
+
+class ConfigurationError(RuntimeError):
+    """Raised at start-up when the environment cannot run the product safely."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    app_env: Literal["development", "test", "production"] = "development"
+    log_level: str = "INFO"
+    # JSON logs in production, readable ones in a terminal; None = decide by APP_ENV.
+    log_json: bool | None = None
+
+    # Empty means "start the embedded servers" (development and tests only).
+    database_url: str = ""
+    redis_url: str = ""
+    # psycopg prepared statements off: needed behind Supabase's transaction pooler (port 6543).
+    # None = decide from the URL's port.
+    database_disable_prepared_statements: bool | None = None
+    database_pool_size: int = 5
+    database_max_overflow: int = 10
+
+    webhook_secret: str = "dev-secret"  # noqa: S105 - development default, refused in production
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # Limits on what one request may bring.
+    max_body_bytes: int = 20 * 1024 * 1024
+    max_products_per_request: int = 10_000
+
+    # Work is moved in chunks of products, not one message per product.
+    import_chunk_size: int = 500
+    # A job still `pending` this long after it was accepted (or last dispatched) is sent again:
+    # the message was lost (Redis down at the webhook, a crash between commit and send).
+    sweep_pending_after_seconds: float = 30.0
+    # A running job whose items have not moved for this long gets its pending chunks sent again.
+    sweep_stalled_after_seconds: float = 300.0
+    sweep_interval_seconds: float = 10.0
+
+    # Dramatiq
+    worker_queue: str = "pipeline"
+    redis_socket_timeout_seconds: float = 5.0
+    redis_connect_timeout_seconds: float = 2.0
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _psycopg_driver(cls, value: str) -> str:
+        # Railway and Supabase hand out `postgres://` / `postgresql://` URLs; SQLAlchemy needs the
+        # driver named to pick psycopg 3.
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value.removeprefix(prefix)
+        return value
+
+    @model_validator(mode="after")
+    def _production_requires_real_config(self) -> Settings:
+        if self.app_env != "production":
+            return self
+        problems = []
+        if not self.database_url:
+            problems.append("DATABASE_URL is not set")
+        if not self.redis_url:
+            problems.append("REDIS_URL is not set")
+        if self.webhook_secret.strip().lower() in PLACEHOLDER_SECRETS or len(self.webhook_secret) < 16:
+            problems.append("WEBHOOK_SECRET is missing, a placeholder, or shorter than 16 characters")
+        if problems:
+            raise ConfigurationError("Refusing to start in production: " + "; ".join(problems))
+        return self
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_json if self.log_json is not None else self.app_env == "production"
+
+    @property
+    def prepared_statements_disabled(self) -> bool:
+        if self.database_disable_prepared_statements is not None:
+            return self.database_disable_prepared_statements
+        from sqlalchemy.engine import make_url
+
+        return (
+            bool(self.database_url) and make_url(self.database_url).port == SUPABASE_TRANSACTION_POOLER_PORT
+        )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

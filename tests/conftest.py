@@ -1,0 +1,134 @@
+"""Real PostgreSQL and Redis for the whole suite, started once.
+
+With TEST_DATABASE_URL / TEST_REDIS_URL unset (the usual case), the suite starts the embedded servers
+itself. The settings read the environment, so it is set here before any product module is imported.
+Each database test runs inside a transaction that is rolled back, even when the code under test
+commits (SQLAlchemy's "join into an external transaction" recipe with savepoints).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from services.local_servers import LocalPostgres, LocalRedis
+
+TEST_DB = "listing_test"
+
+
+class _Servers:
+    postgres: LocalPostgres | None = None
+    redis: LocalRedis | None = None
+    tmp: Path | None = None
+    admin_url = ""  # a psycopg URL to the server's maintenance database
+    redis_base = ""  # redis://host:port (the suite picks the database number)
+
+
+SERVERS = _Servers()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from services.local_servers import LocalPostgres, LocalRedis, free_port
+
+    SERVERS.tmp = Path(tempfile.mkdtemp(prefix="listing-tests-"))
+    if url := os.environ.get("TEST_DATABASE_URL"):
+        SERVERS.admin_url = url
+    else:
+        SERVERS.postgres = LocalPostgres(SERVERS.tmp / "pg", free_port(), durable=False)
+        SERVERS.postgres.start()
+        SERVERS.admin_url = SERVERS.postgres.url()
+    if url := os.environ.get("TEST_REDIS_URL"):
+        SERVERS.redis_base = url.rstrip("/").rsplit("/", 1)[0] if url.count("/") > 2 else url
+    else:
+        SERVERS.redis = LocalRedis(SERVERS.tmp / "redis", free_port(), durable=False)
+        SERVERS.redis.start()
+        SERVERS.redis_base = f"redis://127.0.0.1:{SERVERS.redis.port}"
+
+    from services.local_stack import upgrade_database
+
+    test_url = create_database(TEST_DB)
+    upgrade_database(test_url)
+    os.environ.update(
+        {
+            "APP_ENV": "test",
+            "DATABASE_URL": test_url,
+            "REDIS_URL": f"{SERVERS.redis_base}/0",
+            "WEBHOOK_SECRET": "test-secret",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if SERVERS.redis:
+        SERVERS.redis.stop()
+    if SERVERS.postgres:
+        from models.db import get_engine
+
+        get_engine().dispose()
+        SERVERS.postgres.stop(mode="immediate")
+    if SERVERS.tmp:
+        shutil.rmtree(SERVERS.tmp, ignore_errors=True)
+
+
+def create_database(name: str) -> str:
+    """A fresh, empty database on the test server; returns its SQLAlchemy URL."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(SERVERS.admin_url)
+    libpq = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return admin.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def db_session() -> Iterator[Session]:
+    """A session whose work, commits included, is rolled back when the test ends."""
+    from sqlalchemy.orm import Session
+
+    from models.db import get_engine
+
+    connection = get_engine().connect()
+    transaction = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.close()
+        transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def redis_client():
+    from workers.broker import broker
+
+    broker.client.flushdb()
+    yield broker.client
+    broker.client.flushdb()
+
+
+@pytest.fixture
+def client(db_session, redis_client):
+    """The API in-process, on the test's rolled-back session."""
+    from fastapi.testclient import TestClient
+
+    from api.app import app
+    from api.deps import get_session
+
+    app.dependency_overrides[get_session] = lambda: db_session
+    with TestClient(app) as test_client:
+        yield test_client
+    app.dependency_overrides.clear()

@@ -1,0 +1,121 @@
+"""The product as processes: uvicorn and `dramatiq workers.main`, on real Postgres and Redis."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from subprocess import Popen
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine, create_engine
+
+from services.local_servers import free_port
+from services.local_stack import spawn_api, spawn_worker, stop_process, upgrade_database, wait_until_healthy
+from tests.conftest import SERVERS, create_database
+
+SECRET = "e2e-secret"
+
+
+@dataclass
+class Stack:
+    """An API and a worker process over one database; `env` is what both were started with."""
+
+    env: dict[str, str]
+    logs: Path
+    engine: Engine
+    api_port: int = 0
+    processes: dict[str, Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def start_api(self, **env: str) -> None:
+        self.api_port = free_port()
+        log = (self.logs / "api.log").open("ab")
+        self.processes["api"] = spawn_api({**self.env, **env}, self.api_port, log)
+        wait_until_healthy(self.base_url, timeout=60) if not env else self._wait_listening()
+
+    def _wait_listening(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{self.base_url}/health", timeout=2)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise TimeoutError("API did not start")
+
+    def start_worker(self, **env: str) -> None:
+        log = (self.logs / "worker.log").open("ab")
+        self.processes["worker"] = spawn_worker({**self.env, **env}, processes=1, threads=4, log=log)
+
+    def stop(self, name: str) -> None:
+        if process := self.processes.pop(name, None):
+            stop_process(process)
+
+    def stop_all(self) -> None:
+        for name in list(self.processes):
+            self.stop(name)
+
+    def post(self, path: str, body: Any, headers: dict[str, str] | None = None) -> httpx.Response:
+        return httpx.post(
+            f"{self.base_url}{path}",
+            json=body,
+            headers={"X-Webhook-Secret": SECRET, **(headers or {})},
+            timeout=30,
+        )
+
+    def wait_for_job(self, job_id: str, timeout: float = 60) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        job: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            job = httpx.get(f"{self.base_url}/api/import/job/{job_id}", timeout=10).json()
+            if job["status"] in ("completed", "completed_with_errors", "failed"):
+                return job
+            time.sleep(0.1)
+        raise AssertionError(f"job {job_id} not finished after {timeout}s: {job}\n{self.tail_logs()}")
+
+    def tail_logs(self) -> str:
+        return "\n".join(
+            f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+            for log in sorted(self.logs.glob("*.log"))
+        )
+
+
+@pytest.fixture
+def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
+    """A fresh database and Redis database for one test, with nothing started yet."""
+    database_url = create_database("listing_e2e")
+    upgrade_database(database_url)
+    env = {
+        "APP_ENV": "test",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": f"{SERVERS.redis_base}/1",
+        "WEBHOOK_SECRET": SECRET,
+        "LOG_LEVEL": "INFO",
+        "SWEEP_INTERVAL_SECONDS": "0.5",
+        "SWEEP_PENDING_AFTER_SECONDS": "2",
+        "IMPORT_CHUNK_SIZE": "20",
+    }
+    engine = create_engine(database_url)
+    stack = Stack(env=env, logs=tmp_path, engine=engine)
+    import redis
+
+    redis.Redis.from_url(env["REDIS_URL"]).flushdb()
+    yield stack
+    stack.stop_all()
+    engine.dispose()
+    if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
+        print(stack.tail_logs())
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

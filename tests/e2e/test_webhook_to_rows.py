@@ -1,0 +1,108 @@
+"""End to end: a webhook posted to the real API process, imported by a real worker process."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+
+from services.local_servers import LocalRedis, free_port
+from tests.factories import product
+
+pytestmark = pytest.mark.e2e
+
+
+def rows(stack, sql, **params):
+    with stack.engine.connect() as conn:
+        return conn.execute(text(sql), params).all()
+
+
+def test_a_batch_goes_from_webhook_to_products(stack):
+    stack.start_api()
+    stack.start_worker()
+    products = [product(i) for i in range(95)]
+    products[10]["price"] = "zapytaj sprzedawcę"
+    products[20]["title"] = "   "
+    products.append(product(3, title="Sony WH-1000XM4 newer scrape"))  # a repeat: the last one wins
+
+    response = stack.post("/api/import/webhook", {"source": "allegro", "products": products})
+    assert response.status_code == 202, response.text
+    job = stack.wait_for_job(response.json()["job_id"])
+
+    assert job["status"] == "completed_with_errors"
+    assert job["total_products"] == 96
+    assert job["processed_products"] == 94
+    assert job["failed_products"] == 2
+    assert job["stages"]["import"] == {"done": 94, "failed": 2}
+    assert job["outcomes"] == {"created": 93, "duplicate": 1}
+    assert job["progress"] == 1.0
+    assert job["completed_at"] is not None
+    assert {(e["source_id"], e["field"]) for e in job["errors"]} == {
+        (products[10]["source_id"], "price"),
+        (products[20]["source_id"], "title"),
+    }
+    assert rows(stack, "SELECT count(*) FROM products")[0][0] == 93
+    ((title, price),) = rows(
+        stack, "SELECT title, price FROM products WHERE source_id = :s", s=product(3)["source_id"]
+    )
+    assert title == "Sony WH-1000XM4 newer scrape"
+    assert isinstance(price, Decimal)
+
+
+def test_the_same_delivery_twice_is_one_job_and_a_reimport_changes_nothing(stack):
+    stack.start_api()
+    stack.start_worker()
+    batch = [product(i) for i in range(30)]
+
+    first = stack.post("/api/import/webhook", batch, headers={"Idempotency-Key": "n8n-exec-1"})
+    again = stack.post("/api/import/webhook", batch, headers={"Idempotency-Key": "n8n-exec-1"})
+    assert first.json()["job_id"] == again.json()["job_id"]
+    stack.wait_for_job(first.json()["job_id"])
+
+    reimport = stack.post("/api/import/webhook", batch)
+    job = stack.wait_for_job(reimport.json()["job_id"])
+
+    assert job["status"] == "completed"
+    assert job["outcomes"] == {"unchanged": 30}
+    assert rows(stack, "SELECT count(*) FROM import_jobs")[0][0] == 2
+    assert rows(stack, "SELECT count(*) FROM products")[0][0] == 30
+
+
+def test_redis_down_at_the_webhook_loses_nothing(stack, tmp_path):
+    """Redis is stopped when the webhook arrives: 202 all the same; once Redis is back, the
+    worker's sweeper sends the job again and it completes, with exact counts."""
+    redis_server = LocalRedis(tmp_path / "redis", free_port(), durable=False)
+    redis_server.start()
+    stack.env["REDIS_URL"] = redis_server.url
+    try:
+        stack.start_api()
+        stack.start_worker()
+        redis_server.stop()
+
+        response = stack.post("/api/import/webhook", [product(i) for i in range(25)])
+        assert response.status_code == 202, response.text
+        job_id = response.json()["job_id"]
+        assert rows(stack, "SELECT status FROM import_jobs")[0][0] == "pending"
+        assert rows(stack, "SELECT count(*) FROM job_items")[0][0] == 25
+
+        redis_server.start()
+        job = stack.wait_for_job(job_id, timeout=90)
+
+        assert job["status"] == "completed"
+        assert job["processed_products"] == 25
+        assert rows(stack, "SELECT count(*) FROM products")[0][0] == 25
+    finally:
+        stack.stop_all()
+        redis_server.stop()
+
+
+def test_health_names_the_part_that_is_down(stack, tmp_path):
+    stack.env["REDIS_URL"] = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    stack.start_api(REDIS_URL=stack.env["REDIS_URL"])
+    import httpx
+
+    response = httpx.get(f"{stack.base_url}/health", timeout=10)
+    assert response.status_code == 503
+    assert response.json()["database"] == "connected"
+    assert response.json()["redis"].startswith("error")

@@ -1,0 +1,87 @@
+"""The import stage's actors: thin glue between messages, the session scope and services.
+
+`import_job` starts a job and fans it out in chunks; `import_chunk` imports one chunk; when a chunk
+exhausts its retries, `import_chunk_gave_up` fails its remaining items so no job runs for ever.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import dramatiq
+import structlog
+
+from models import stages
+from services import jobs, product_import
+from services.settings import get_settings
+from workers.broker import broker
+from workers.db import session_scope
+from workers.outbox import send_after_commit
+
+log = structlog.get_logger(__name__)
+QUEUE = get_settings().worker_queue
+
+# Transient failures (database restart, lost connection) retry with backoff; bad data never raises
+# (it is recorded per product), so retries are for the machinery, and bounded.
+RETRY_OPTIONS: dict[str, Any] = {"max_retries": 8, "min_backoff": 500, "max_backoff": 30_000}
+
+
+@dramatiq.actor(actor_name="pipeline.import_job", queue_name=QUEUE, broker=broker, **RETRY_OPTIONS)
+def import_job(job_id: str) -> None:
+    settings = get_settings()
+    with session_scope() as session:
+        try:
+            chunks = jobs.begin_job(session, uuid.UUID(job_id), settings.import_chunk_size)
+        except jobs.JobNotFound:
+            log.warning("import.job_not_found")  # deleted since it was sent: nothing to do
+            return
+        for start, stop in chunks:
+            send_after_commit(session, import_chunk.message(job_id, start, stop))
+    log.info("import.job_started", chunks=len(chunks))
+    if not chunks:
+        _finish(job_id)
+
+
+@dramatiq.actor(
+    actor_name="pipeline.import_chunk",
+    queue_name=QUEUE,
+    broker=broker,
+    on_retry_exhausted="pipeline.import_chunk_gave_up",
+    **RETRY_OPTIONS,
+)
+def import_chunk(job_id: str, start: int, stop: int) -> None:
+    with session_scope() as session:
+        result = product_import.import_chunk(session, uuid.UUID(job_id), start, stop)
+    log.info(
+        "import.chunk_done",
+        start=start,
+        stop=stop,
+        imported=result.imported,
+        failed=result.failed,
+        outcomes=dict(result.outcomes),
+        product_ids=result.product_ids,
+    )
+    if result.failed_source_ids:
+        log.info("import.products_invalid", source_ids=result.failed_source_ids)
+    _finish(job_id)
+
+
+@dramatiq.actor(actor_name="pipeline.import_chunk_gave_up", queue_name=QUEUE, broker=broker)
+def import_chunk_gave_up(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
+    job_id, start, stop = message["args"]
+    reason = f"import failed after {retry_info.get('retries', '?')} attempts; see the worker's log"
+    with session_scope() as session:
+        failed = jobs.fail_pending_items(
+            session, uuid.UUID(job_id), start, stop, stage=stages.IMPORT, reason=reason
+        )
+    log.error("import.chunk_gave_up", job_id=job_id, start=start, stop=stop, items_failed=failed)
+    _finish(job_id)
+
+
+def _finish(job_id: str) -> None:
+    # Its own transaction, after the chunk's commit: the last chunk to commit sees all the others.
+    with session_scope() as session:
+        status = jobs.finish_if_done(session, uuid.UUID(job_id))
+    if status:
+        log.info("import.job_finished", status=status)

@@ -1,0 +1,48 @@
+"""Messages are sent after the transaction that made them true has committed, never before.
+
+A message sent inside a transaction can reach a worker before the rows it names are visible, or
+after they were rolled back. `send_after_commit` parks the message on the session; it is enqueued
+when that session commits and dropped if it rolls back. A failed send is logged, not raised: the
+rows are committed, and the sweeper re-sends work that stays pending (see workers/sweeper.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dramatiq
+import structlog
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+log = structlog.get_logger(__name__)
+
+_PENDING = "pending_messages"
+
+
+def send_after_commit(session: Session, message: dramatiq.Message[Any]) -> None:
+    session.info.setdefault(_PENDING, []).append(message)
+
+
+def messages_sent(session: Session) -> bool:
+    """Whether every message of the last commit went out (False: the sweeper will re-send)."""
+    return bool(session.info.get("messages_sent", True))
+
+
+@event.listens_for(Session, "after_commit")
+def _send_pending(session: Session) -> None:
+    messages: list[dramatiq.Message[Any]] = session.info.pop(_PENDING, [])
+    all_sent = True
+    broker = dramatiq.get_broker()
+    for message in messages:
+        try:
+            broker.enqueue(message)
+        except Exception as exc:  # Redis down or unreachable: the data is safe in Postgres.
+            all_sent = False
+            log.warning("outbox.send_failed", actor=message.actor_name, error=str(exc) or type(exc).__name__)
+    session.info["messages_sent"] = all_sent
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
