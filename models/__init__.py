@@ -2,7 +2,7 @@
 
 from models.base import Base
 from models.bulk_job import BulkJob
-from models.import_job import ImportJob, ItemOutcome, ItemStatus, JobItem, JobStatus
+from models.import_job import ChunkStatus, ImportJob, ItemOutcome, ItemStatus, JobChunk, JobItem, JobStatus
 from models.product import Product, ProductStatus
 from models.sync_log import SyncLog
 from models.webhook import Webhook
@@ -10,9 +10,11 @@ from models.webhook import Webhook
 __all__ = [
     "Base",
     "BulkJob",
+    "ChunkStatus",
     "ImportJob",
     "ItemOutcome",
     "ItemStatus",
+    "JobChunk",
     "JobItem",
     "JobStatus",
     "Product",

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Any
+from functools import cache
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
@@ -34,6 +35,8 @@ def _int_as_text(value: object) -> object:
 
 
 def _currency_code(value: object) -> object:
+    if isinstance(value, str) and len(value) == 3 and value.isascii() and value.isupper() and value.isalpha():
+        return value  # the usual case, "PLN", without a regex
     value = _blank_as_none(value)
     if value is None:
         return None
@@ -51,11 +54,22 @@ def _image_urls(value: object) -> object:
 
 Price = Annotated[Decimal, BeforeValidator(_price_amount)]
 CurrencyCode = Annotated[str | None, BeforeValidator(_currency_code)]
-OptionalText = Annotated[str | None, BeforeValidator(_blank_as_none)]
+# Blank text becomes None in one after-validator per model (see _PricedItem), not one call per field:
+# validation runs for every product of every batch.
+OptionalText = str | None
 
 
 class _PricedItem(BaseModel):
     model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+
+    @model_validator(mode="after")
+    def blank_text_as_none(self) -> Self:
+        """Empty optional text ("", "   ") counts as absent."""
+        values = self.__dict__
+        for name in _optional_text_fields(type(self)):
+            if values[name] == "":
+                values[name] = None
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -91,7 +105,7 @@ class ProductIn(_PricedItem):
     brand: OptionalText = None
     category: OptionalText = None
     # Kept as given, leading zeros included; a wrong check digit is flagged later, not rejected here.
-    ean: Annotated[str | None, BeforeValidator(_int_as_text), BeforeValidator(_blank_as_none)] = None
+    ean: Annotated[str | None, BeforeValidator(_int_as_text)] = None
     images: Annotated[list[str], BeforeValidator(_image_urls)] = Field(default_factory=list)
     attributes: dict[str, Any] = Field(default_factory=dict)
     stock: Annotated[int | None, Field(ge=0)] = None
@@ -101,6 +115,11 @@ class ProductIn(_PricedItem):
     def raw_extra(self) -> dict[str, Any]:
         """The keys the scraper sent that this model does not know, as sent."""
         return self.model_extra or {}
+
+
+@cache
+def _optional_text_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(name for name, info in model.model_fields.items() if info.annotation == str | None)
 
 
 @dataclass(frozen=True, slots=True)

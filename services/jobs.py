@@ -11,9 +11,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from models import ImportJob, ItemStatus, JobItem, JobStatus, stages
+from models import ChunkStatus, ImportJob, ItemStatus, JobChunk, JobItem, JobStatus, stages
 from schemas.imports import JobError, JobRead, StageCounts
 
 # The stages built so far; normalize, price, score and publish join as they land.
@@ -44,15 +45,17 @@ class ItemCounts:
         return self.by_status[ItemStatus.FAILED]
 
 
-def count_items(session: Session, job_id: uuid.UUID) -> ItemCounts:
+def count_items(session: Session, job_id: uuid.UUID, total: int) -> ItemCounts:
+    """Counts by stage and status; products whose chunk is not imported yet count as pending."""
     rows = session.execute(
         select(JobItem.stage, JobItem.status, JobItem.outcome, func.count())
         .where(JobItem.job_id == job_id)
         .group_by(JobItem.stage, JobItem.status, JobItem.outcome)
     ).all()
-    counts = ItemCounts(stages={stage: StageCounts() for stage in PIPELINE})
+    counts = ItemCounts(total=total, stages={stage: StageCounts() for stage in PIPELINE})
+    seen = 0
     for stage, status, outcome, n in rows:
-        counts.total += n
+        seen += n
         counts.by_status[status] += n
         if outcome:
             counts.outcomes[outcome] += n
@@ -64,14 +67,15 @@ def count_items(session: Session, job_id: uuid.UUID) -> ItemCounts:
                 counts.stages[earlier].done += n
             elif earlier == stage and status == ItemStatus.FAILED:
                 counts.stages[earlier].failed += n
+    counts.by_status[ItemStatus.PENDING] += max(total - seen, 0)
     return counts
 
 
-def begin_job(session: Session, job_id: uuid.UUID, chunk_size: int) -> list[tuple[int, int]]:
-    """Mark the job running and return the [start, stop) ranges of positions still to import.
+def begin_job(session: Session, job_id: uuid.UUID) -> list[int]:
+    """Mark the job running and return the numbers of its chunks still to import.
 
-    The job row is locked, so two deliveries of the same message run one after the other; the second
-    finds the items taken or done and the chunks it sends again find nothing to do.
+    The job row is locked, so two deliveries of the same message run one after the other; the
+    chunks they both send are imported once (see product_import.import_chunk).
     """
     job = session.execute(
         select(ImportJob).where(ImportJob.id == job_id).with_for_update()
@@ -84,22 +88,22 @@ def begin_job(session: Session, job_id: uuid.UUID, chunk_size: int) -> list[tupl
         job.status = JobStatus.RUNNING
         job.started_at = func.now()
     job.dispatched_at = func.now()
-    chunk_numbers = session.execute(
-        text(
-            "SELECT DISTINCT position / :size FROM job_items"
-            " WHERE job_id = :job_id AND stage = :stage AND status = :pending ORDER BY 1"
-        ),
-        {"size": chunk_size, "job_id": job_id, "stage": stages.IMPORT, "pending": ItemStatus.PENDING},
-    ).scalars()
-    return [(n * chunk_size, (n + 1) * chunk_size) for n in chunk_numbers]
+    return list(
+        session.scalars(
+            select(JobChunk.number)
+            .where(JobChunk.job_id == job_id, JobChunk.status == ChunkStatus.PENDING)
+            .order_by(JobChunk.number)
+        )
+    )
 
 
 def finish_if_done(session: Session, job_id: uuid.UUID) -> str | None:
-    """Close the job if no item is pending; returns the final status, or None if still running.
+    """Close the job if nothing is pending; returns the final status, or None if still running.
 
     Called after each chunk commits: the last chunk to commit sees every other chunk's work.
     """
-    counts = count_items(session, job_id)
+    total = session.execute(select(ImportJob.total_products).where(ImportJob.id == job_id)).scalar_one()
+    counts = count_items(session, job_id, total)
     if counts.pending:
         return None
     status = JobStatus.COMPLETED_WITH_ERRORS if counts.failed else JobStatus.COMPLETED
@@ -119,7 +123,8 @@ def finish_if_done(session: Session, job_id: uuid.UUID) -> str | None:
 
 def fail_job(session: Session, job_id: uuid.UUID, reason: str) -> None:
     """The job as a whole could not run: it ends `failed`, with the reason."""
-    counts = count_items(session, job_id)
+    total = session.execute(select(ImportJob.total_products).where(ImportJob.id == job_id)).scalar_one()
+    counts = count_items(session, job_id, total)
     session.execute(
         update(ImportJob)
         .where(ImportJob.id == job_id, ImportJob.status.in_([JobStatus.PENDING, JobStatus.RUNNING]))
@@ -133,24 +138,31 @@ def fail_job(session: Session, job_id: uuid.UUID, reason: str) -> None:
     )
 
 
-def fail_pending_items(
-    session: Session, job_id: uuid.UUID, start: int, stop: int, *, stage: str, reason: str
-) -> int:
-    """Items of a chunk whose stage gave up (retries exhausted) fail with the reason."""
-    result = session.execute(
-        update(JobItem)
-        .where(
-            JobItem.job_id == job_id,
-            JobItem.position >= start,
-            JobItem.position < stop,
-            JobItem.stage == stage,
-            JobItem.status == ItemStatus.PENDING,
-        )
-        .values(
-            status=ItemStatus.FAILED, errors=[{"field": "product", "error": reason}], updated_at=func.now()
-        )
+def fail_chunk(session: Session, job_id: uuid.UUID, number: int, *, reason: str) -> int:
+    """A chunk whose import gave up (retries exhausted): each of its products fails with the reason,
+    so the job can end instead of running for ever."""
+    chunk = session.execute(
+        select(JobChunk.first_position, JobChunk.size)
+        .where(JobChunk.job_id == job_id, JobChunk.number == number, JobChunk.status == ChunkStatus.PENDING)
+        .with_for_update()
+    ).one_or_none()
+    if chunk is None:
+        return 0
+    errors = [{"field": "product", "error": reason}]
+    session.execute(
+        insert(JobItem).on_conflict_do_nothing(),
+        [
+            {"job_id": job_id, "position": position, "stage": stages.IMPORT, "status": ItemStatus.FAILED,
+             "errors": errors}
+            for position in range(chunk.first_position, chunk.first_position + chunk.size)
+        ],
+    )  # fmt: skip
+    session.execute(
+        update(JobChunk)
+        .where(JobChunk.job_id == job_id, JobChunk.number == number)
+        .values(status=ChunkStatus.DONE, updated_at=func.now())
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(chunk.size)
 
 
 def claim_lost_jobs(
@@ -170,6 +182,9 @@ def claim_lost_jobs(
                    OR (j.status = 'running'
                        AND j.dispatched_at < now() - make_interval(secs => :stalled_after)
                        AND NOT EXISTS (
+                           SELECT 1 FROM job_chunks c WHERE c.job_id = j.id
+                           AND c.updated_at > now() - make_interval(secs => :stalled_after))
+                       AND NOT EXISTS (
                            SELECT 1 FROM job_items i WHERE i.job_id = j.id
                            AND i.updated_at > now() - make_interval(secs => :stalled_after)))
                 ORDER BY j.dispatched_at
@@ -188,7 +203,7 @@ def job_view(session: Session, job_id: uuid.UUID, *, errors_limit: int = 100) ->
     job = session.get(ImportJob, job_id)
     if job is None:
         raise JobNotFound(str(job_id))
-    counts = count_items(session, job_id)
+    counts = count_items(session, job_id, job.total_products)
     failed_items = session.execute(
         select(JobItem.position, JobItem.source_id, JobItem.stage, JobItem.errors)
         .where(JobItem.job_id == job_id, JobItem.status == ItemStatus.FAILED)

@@ -54,10 +54,18 @@ def spawn_api(env: dict[str, str], port: int, log: IO[bytes] | None = None) -> s
 
 
 def spawn_worker(
-    env: dict[str, str], *, processes: int = 1, threads: int = 4, log: IO[bytes] | None = None
+    env: dict[str, str],
+    *,
+    processes: int = 1,
+    threads: int = 4,
+    log: IO[bytes] | None = None,
+    module: str = "workers.main",
 ) -> subprocess.Popen[bytes]:
+    # An idle consumer polls Redis with a backoff up to this many ms: Dramatiq's 1 s default would
+    # add up to a second to every hop of a job through its stages.
+    env = {"dramatiq_worker_timeout": "100", **env}
     return _spawn(
-        [sys.executable, "-m", "dramatiq", "workers.main", "--processes", str(processes),
+        [sys.executable, "-m", "dramatiq", module, "--processes", str(processes),
          "--threads", str(threads), "--queues", "pipeline"],
         env,
         log,

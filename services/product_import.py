@@ -1,9 +1,9 @@
 """The import stage: validate a chunk of received products and upsert them in bulk.
 
-One read of the chunk's items, pure validation per product, one bulk upsert of the products and one
-bulk update of the items. A product that fails validation fails alone, with its fields and reasons.
-Safe to run twice: only items still pending at this stage are read, under row locks that a
-concurrent duplicate of the same message skips.
+One read of the chunk, pure validation per product, one bulk upsert of the products, one COPY of the
+chunk's items. A product that fails validation fails alone, with its fields and reasons. Safe to run
+twice: a chunk is imported only while pending, under a row lock that a concurrent duplicate of the
+same message skips, and marked done in the same transaction.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from models import ItemOutcome, ItemStatus, stages
+from models import ChunkStatus, ItemOutcome, ItemStatus, stages
 from models.db import psycopg_connection
-from schemas.product import FieldError, ProductIn, validate_product
+from schemas.product import ProductIn, validate_product
+from services.intake import source_key
 
 # Columns written by the import, in the order of the upsert's VALUES.
 PRODUCT_COLUMNS = (
@@ -31,25 +32,25 @@ PRODUCT_COLUMNS = (
 )  # fmt: skip
 _UPDATED_COLUMNS = [c for c in PRODUCT_COLUMNS if c not in ("source_platform", "source_id")]
 
-UPSERT_PRODUCT = f"""
+# The chunk's products are COPYed into a temporary table, then merged in one statement: COPY
+# formats rows in C, where a pipelined executemany adapts 19 parameters per row in Python.
+STAGING_TABLE = "products_import_batch"
+CREATE_STAGING = f"""
+CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING_TABLE} ON COMMIT DELETE ROWS
+AS SELECT {", ".join(PRODUCT_COLUMNS)} FROM products WITH NO DATA
+"""  # noqa: S608
+MERGE_STAGED = f"""
 INSERT INTO products ({", ".join(PRODUCT_COLUMNS)})
-VALUES ({", ".join(["%s"] * len(PRODUCT_COLUMNS))})
+SELECT {", ".join(PRODUCT_COLUMNS)} FROM {STAGING_TABLE}
 ON CONFLICT (source_platform, source_id) DO UPDATE SET
     {", ".join(f"{c} = EXCLUDED.{c}" for c in _UPDATED_COLUMNS)}, updated_at = now()
 WHERE products.content_hash IS DISTINCT FROM EXCLUDED.content_hash
    OR products.offer_hash IS DISTINCT FROM EXCLUDED.offer_hash
 RETURNING id, source_id, (xmax = 0) AS inserted
-"""  # noqa: S608 - column names are constants of this module, values are parameters
+"""  # noqa: S608 - names are constants of this module, values come through COPY
 
-UPDATE_ITEMS = """
-UPDATE job_items AS item
-SET stage = u.stage, status = u.status, product_id = u.product_id, outcome = u.outcome,
-    errors = u.errors, updated_at = now()
-FROM unnest(%(positions)s::int[], %(stages)s::text[], %(statuses)s::text[], %(product_ids)s::bigint[],
-            %(outcomes)s::text[], %(errors)s::jsonb[])
-     AS u(position, stage, status, product_id, outcome, errors)
-WHERE item.job_id = %(job_id)s AND item.position = u.position
-"""
+
+OFFER_KEYS = frozenset({"price", "currency", "cost", "stock", "competitors"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,31 +61,36 @@ class PreparedProduct:
     values: tuple[Any, ...]
 
 
-def _digest(data: dict[str, Any]) -> str:
-    return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
-def prepare_product(product: ProductIn, *, source: str, job_id: uuid.UUID) -> PreparedProduct:
-    data = product.model_dump(mode="json", exclude={"price", "currency", "cost", "stock", "competitors"})
-    data.update(product.raw_extra())
-    offer = {
-        "price": product.price,
-        "currency": product.currency,
-        "cost": product.cost,
-        "stock": product.stock,
-        "competitors": [c.model_dump(mode="json") for c in product.competitors],
-    }
-    content_hash = _digest(data)
-    offer_hash = _digest(
-        {key: str(value) if key in ("price", "cost") else value for key, value in offer.items()}
+def content_hashes(raw: dict[str, Any]) -> tuple[str, str]:
+    """sha256 of what the scrape says about the item, and of its offer, from the product as sent.
+
+    Hashing the input (not the parsed model) keeps it cheap; a scraper that changes only how it
+    formats a price re-runs pricing once, which is harmless.
+    """
+    content = {key: value for key, value in raw.items() if key not in OFFER_KEYS}
+    offer = {key: value for key, value in raw.items() if key in OFFER_KEYS}
+    return (
+        hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest(),
+        hashlib.sha256(orjson.dumps(offer, option=orjson.OPT_SORT_KEYS)).hexdigest(),
     )
+
+
+def prepare_product(
+    raw: dict[str, Any], product: ProductIn, *, source: str, job_id: uuid.UUID
+) -> PreparedProduct:
+    content_hash, offer_hash = content_hashes(raw)
+    competitors = [c.model_dump(mode="json") for c in product.competitors]
     return PreparedProduct(
         product.source_id,
         (
             source, product.source_id, product.source_url, product.title, product.description,
             product.price, product.currency, product.cost, product.stock, product.brand,
-            product.category, product.ean, Jsonb(product.images), Jsonb(product.attributes),
-            Jsonb(offer["competitors"]), Jsonb(product.raw_extra()), content_hash, offer_hash, job_id,
+            product.category, product.ean, _json(product.images), _json(product.attributes),
+            _json(competitors), _json(product.raw_extra()), content_hash, offer_hash, job_id,
         ),
     )  # fmt: skip
 
@@ -99,89 +105,103 @@ class ChunkResult:
 
 
 def import_chunk(
-    session: Session, job_id: uuid.UUID, start: int, stop: int, *, next_stage: str | None = None
+    session: Session, job_id: uuid.UUID, number: int, *, next_stage: str | None = None
 ) -> ChunkResult:
-    """Import the pending items of positions [start, stop) of a job.
+    """Import chunk `number` of a job, if it is still pending; write its items.
 
     `next_stage` is where the imported items go next; None means the import is their last stage.
     """
-    source = session.execute(
-        text("SELECT source FROM import_jobs WHERE id = :job_id"), {"job_id": job_id}
-    ).scalar_one()
-    items = session.execute(
+    chunk = session.execute(
         text(
-            "SELECT position, payload FROM job_items WHERE job_id = :job_id AND position >= :start"
-            " AND position < :stop AND stage = :stage AND status = :pending"
-            " ORDER BY position FOR UPDATE SKIP LOCKED"
+            "SELECT c.first_position, c.products, c.duplicates, j.source FROM job_chunks c"
+            " JOIN import_jobs j ON j.id = c.job_id"
+            " WHERE c.job_id = :job_id AND c.number = :number AND c.status = :pending"
+            " FOR UPDATE OF c SKIP LOCKED"
         ),
-        {
-            "job_id": job_id,
-            "start": start,
-            "stop": stop,
-            "stage": stages.IMPORT,
-            "pending": ItemStatus.PENDING,
-        },
-    ).all()
+        {"job_id": job_id, "number": number, "pending": ChunkStatus.PENDING},
+    ).one_or_none()
     result = ChunkResult()
-    if not items:
+    if chunk is None:  # done already, or being done by a duplicate of this message right now
         return result
+    first_position, products_json, duplicates, source = chunk
+    products = orjson.loads(products_json)
+    if "\\u0000" in products_json:  # Postgres text cannot hold NUL: drop it (rare, so checked cheaply)
+        products = _without_nul(products)
 
-    valid: dict[int, PreparedProduct] = {}
-    invalid: dict[int, list[FieldError]] = {}
-    for position, payload in items:
-        checked = validate_product(payload)
+    items: list[tuple[Any, ...]] = []  # (position, source_id, stage, status, product_id, outcome, errors)
+    valid: list[tuple[int, PreparedProduct]] = []
+    duplicate_positions = set(duplicates)
+    for position, raw in enumerate(products, start=first_position):
+        key = source_key(raw)
+        if position in duplicate_positions:
+            items.append((position, key, stages.IMPORT, ItemStatus.DONE, None, ItemOutcome.DUPLICATE, None))
+            result.outcomes[ItemOutcome.DUPLICATE] += 1
+            continue
+        checked = validate_product(raw)
         if isinstance(checked, ProductIn):
-            valid[position] = prepare_product(checked, source=source, job_id=job_id)
+            valid.append((position, prepare_product(raw, checked, source=source, job_id=job_id)))
         else:
-            invalid[position] = checked
-            source_id = payload.get("source_id") if isinstance(payload, dict) else None
-            result.failed_source_ids.append(None if source_id is None else str(source_id))
+            errors = Jsonb([{"field": e.field, "error": e.error} for e in checked])
+            items.append((position, key, stages.IMPORT, ItemStatus.FAILED, None, None, errors))
+            result.failed_source_ids.append(key)
 
-    written = _upsert_products(session, source, list(valid.values()))
-
-    # One row per item for the bulk update: imported items move on, failed ones stay here.
-    updates: list[tuple[int, str, str, int | None, str | None, Jsonb | None]] = []
-    for position, prepared in valid.items():
+    written = _upsert_products(session, source, [prepared for _, prepared in valid])
+    # Imported items move on to the next stage (or are done); failed ones stay at the import.
+    stage, status = (
+        (stages.IMPORT, ItemStatus.DONE) if next_stage is None else (next_stage, ItemStatus.PENDING)
+    )
+    for position, prepared in valid:
         product_id, outcome = written[prepared.source_id]
-        if next_stage is None:
-            updates.append((position, stages.IMPORT, ItemStatus.DONE, product_id, outcome, None))
-        else:
-            updates.append((position, next_stage, ItemStatus.PENDING, product_id, outcome, None))
+        items.append((position, prepared.source_id, stage, status, product_id, outcome, None))
         result.product_ids.append(product_id)
         result.outcomes[outcome] += 1
-    for position, field_errors in invalid.items():
-        errors = Jsonb([{"field": e.field, "error": e.error} for e in field_errors])
-        updates.append((position, stages.IMPORT, ItemStatus.FAILED, None, None, errors))
 
-    columns = list(zip(*updates, strict=True))
-    with psycopg_connection(session).cursor() as cursor:
-        cursor.execute(
-            UPDATE_ITEMS,
-            {
-                "job_id": job_id,
-                **dict(zip(("positions", "stages", "statuses", "product_ids", "outcomes", "errors"),
-                           map(list, columns), strict=True)),
-            },
-        )  # fmt: skip
+    connection = psycopg_connection(session)
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(
+            "COPY job_items (job_id, position, source_id, stage, status, product_id, outcome, errors)"
+            " FROM STDIN"
+        ) as copy,
+    ):
+        for item in items:
+            copy.write_row((job_id, *item))
+    session.execute(
+        text(
+            "UPDATE job_chunks SET status = :done, updated_at = now()"
+            " WHERE job_id = :job_id AND number = :number"
+        ),
+        {"done": ChunkStatus.DONE, "job_id": job_id, "number": number},
+    )
     result.imported = len(valid)
-    result.failed = len(invalid)
+    result.failed = len(products) - len(valid) - len(duplicate_positions)
     return result
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    return value
 
 
 def _upsert_products(
     session: Session, source: str, products: list[PreparedProduct]
 ) -> dict[str, tuple[int, str]]:
-    """Upsert in one pipelined batch; returns source_id -> (product id, outcome)."""
+    """Upsert in one merge; returns source_id -> (product id, outcome)."""
     if not products:
         return {}
     written: dict[str, tuple[int, str]] = {}
     with psycopg_connection(session).cursor() as cursor:
-        cursor.executemany(UPSERT_PRODUCT, [p.values for p in products], returning=True)
-        while True:
-            for product_id, source_id, inserted in cursor.fetchall():
-                written[source_id] = (product_id, ItemOutcome.CREATED if inserted else ItemOutcome.UPDATED)
-            if not cursor.nextset():
-                break
+        cursor.execute(CREATE_STAGING)
+        with cursor.copy(f"COPY {STAGING_TABLE} ({', '.join(PRODUCT_COLUMNS)}) FROM STDIN") as copy:
+            for product in products:
+                copy.write_row(product.values)
+        for product_id, source_id, inserted in cursor.execute(MERGE_STAGED).fetchall():
+            written[source_id] = (product_id, ItemOutcome.CREATED if inserted else ItemOutcome.UPDATED)
         # Rows whose hashes matched were not touched (and not returned): the same product again.
         unchanged = [p.source_id for p in products if p.source_id not in written]
         if unchanged:

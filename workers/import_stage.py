@@ -12,7 +12,6 @@ from typing import Any
 import dramatiq
 import structlog
 
-from models import stages
 from services import jobs, product_import
 from services.settings import get_settings
 from workers.broker import broker
@@ -29,15 +28,14 @@ RETRY_OPTIONS: dict[str, Any] = {"max_retries": 8, "min_backoff": 500, "max_back
 
 @dramatiq.actor(actor_name="pipeline.import_job", queue_name=QUEUE, broker=broker, **RETRY_OPTIONS)
 def import_job(job_id: str) -> None:
-    settings = get_settings()
     with session_scope() as session:
         try:
-            chunks = jobs.begin_job(session, uuid.UUID(job_id), settings.import_chunk_size)
+            chunks = jobs.begin_job(session, uuid.UUID(job_id))
         except jobs.JobNotFound:
             log.warning("import.job_not_found")  # deleted since it was sent: nothing to do
             return
-        for start, stop in chunks:
-            send_after_commit(session, import_chunk.message(job_id, start, stop))
+        for number in chunks:
+            send_after_commit(session, import_chunk.message(job_id, number))
     log.info("import.job_started", chunks=len(chunks))
     if not chunks:
         _finish(job_id)
@@ -50,13 +48,12 @@ def import_job(job_id: str) -> None:
     on_retry_exhausted="pipeline.import_chunk_gave_up",
     **RETRY_OPTIONS,
 )
-def import_chunk(job_id: str, start: int, stop: int) -> None:
+def import_chunk(job_id: str, number: int) -> None:
     with session_scope() as session:
-        result = product_import.import_chunk(session, uuid.UUID(job_id), start, stop)
+        result = product_import.import_chunk(session, uuid.UUID(job_id), number)
     log.info(
         "import.chunk_done",
-        start=start,
-        stop=stop,
+        chunk=number,
         imported=result.imported,
         failed=result.failed,
         outcomes=dict(result.outcomes),
@@ -69,13 +66,11 @@ def import_chunk(job_id: str, start: int, stop: int) -> None:
 
 @dramatiq.actor(actor_name="pipeline.import_chunk_gave_up", queue_name=QUEUE, broker=broker)
 def import_chunk_gave_up(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
-    job_id, start, stop = message["args"]
+    job_id, number = message["args"]
     reason = f"import failed after {retry_info.get('retries', '?')} attempts; see the worker's log"
     with session_scope() as session:
-        failed = jobs.fail_pending_items(
-            session, uuid.UUID(job_id), start, stop, stage=stages.IMPORT, reason=reason
-        )
-    log.error("import.chunk_gave_up", job_id=job_id, start=start, stop=stop, items_failed=failed)
+        failed = jobs.fail_chunk(session, uuid.UUID(job_id), number, reason=reason)
+    log.error("import.chunk_gave_up", job_id=job_id, chunk=number, items_failed=failed)
     _finish(job_id)
 
 

@@ -18,7 +18,7 @@ from schemas.imports import ImportAccepted, JobRead, ProductImported
 from services import jobs, product_import
 from services.envelope import ImportRequest, InvalidEnvelope, TooManyProducts, parse_import_body
 from services.intake import AcceptedImport, IdempotencyKeyReused, accept_import
-from services.settings import Settings
+from services.settings import Settings, get_settings
 from workers.import_stage import import_job
 from workers.outbox import send_after_commit
 
@@ -65,6 +65,7 @@ def _store(
             import_request,
             body_sha256=sha256,
             body_bytes=size,
+            chunk_size=get_settings().import_chunk_size,
             idempotency_key=idempotency_key,
         )
     except IdempotencyKeyReused as exc:
@@ -153,8 +154,8 @@ async def import_product(
 
 
 def _import_one(session: Session, import_request: ImportRequest, sha256: str, size: int) -> ProductImported:
-    accepted = accept_import(session, import_request, body_sha256=sha256, body_bytes=size)
-    result = product_import.import_chunk(session, accepted.job_id, 0, 1)
+    accepted = accept_import(session, import_request, body_sha256=sha256, body_bytes=size, chunk_size=1)
+    result = product_import.import_chunk(session, accepted.job_id, 0)
     job_status = jobs.finish_if_done(session, accepted.job_id)
     session.commit()
     if result.failed:

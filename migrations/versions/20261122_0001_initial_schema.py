@@ -4,8 +4,9 @@ Revision ID: 0001
 Revises:
 Create Date: 2026-11-22 02:39:16.111720
 
-The seed's tables (products, import_jobs, bulk_jobs, sync_logs, webhooks) plus job_items: one row per
-product received by a job, carrying its stage, status and errors, from which job progress is derived.
+The seed's tables (products, import_jobs, bulk_jobs, sync_logs, webhooks) plus job_chunks (the products
+of a job as received, a chunk per row) and job_items (one row per product of a job, carrying its stage,
+status and errors, from which job progress is derived).
 """
 
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-TABLES = ("bulk_jobs", "import_jobs", "products", "job_items", "sync_logs", "webhooks")
+TABLES = ("bulk_jobs", "import_jobs", "products", "job_items", "job_chunks", "sync_logs", "webhooks")
 
 
 def upgrade() -> None:
@@ -155,7 +156,6 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=16), nullable=True),
         sa.Column("errors", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
         sa.Column("attempts", sa.SmallInteger(), server_default="0", nullable=False),
-        sa.Column("payload", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.ForeignKeyConstraint(
             ["job_id"], ["import_jobs.id"], name=op.f("fk_job_items_job_id_import_jobs"), ondelete="CASCADE"
@@ -170,6 +170,22 @@ def upgrade() -> None:
         postgresql_with={"fillfactor": 85},
     )
     op.create_index(op.f("ix_job_items_product_id"), "job_items", ["product_id"], unique=False)
+    op.create_table(
+        "job_chunks",
+        sa.Column("job_id", sa.Uuid(), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("first_position", sa.Integer(), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=16), server_default="pending", nullable=False),
+        sa.Column("products", sa.Text(), nullable=False),
+        sa.Column("duplicates", postgresql.ARRAY(sa.Integer()), server_default="{}", nullable=False),
+        sa.Column("attempts", sa.SmallInteger(), server_default="0", nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["job_id"], ["import_jobs.id"], name=op.f("fk_job_chunks_job_id_import_jobs"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("job_id", "number", name=op.f("pk_job_chunks")),
+    )
     op.create_table(
         "sync_logs",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
@@ -231,6 +247,7 @@ def downgrade() -> None:
     op.drop_table("webhooks")
     op.drop_index(op.f("ix_sync_logs_product_id"), table_name="sync_logs")
     op.drop_table("sync_logs")
+    op.drop_table("job_chunks")
     op.drop_index(op.f("ix_job_items_product_id"), table_name="job_items")
     op.drop_table("job_items")
     op.drop_index("ix_products_status", table_name="products")

@@ -8,7 +8,7 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
-from models import ImportJob, JobItem, Webhook
+from models import ImportJob, JobChunk, Webhook
 from tests.factories import product
 
 SECRET = {"X-Webhook-Secret": "test-secret"}
@@ -59,15 +59,18 @@ class TestShapes:
         job = db_session.get(ImportJob, uuid.UUID(answer["job_id"]))
         assert job.source == source
         assert job.total_products == 2
-        items = db_session.scalars(
-            select(JobItem).where(JobItem.job_id == job.id).order_by(JobItem.position)
-        ).all()
-        assert [i.source_id for i in items] == [product(1)["source_id"], product(2)["source_id"]]
-        assert items[0].payload == product(1)
+        chunk = db_session.scalar(select(JobChunk).where(JobChunk.job_id == job.id))
+        assert orjson.loads(chunk.products) == [product(1), product(2)]
         webhook = db_session.scalar(select(Webhook).where(Webhook.import_job_id == job.id))
         assert webhook.event_type == event_type
         assert "products" not in webhook.payload
         assert queued_messages(redis_client) == 1
+
+    def test_text_with_escapes_and_nul_is_stored_exactly(self, client, db_session):
+        nasty = product(1, source_id="a\tb\\c\nd", title='C:\\dir\ttab "quoted" \\N \u00a0 zł \\u0000 \u0000')
+        job_id = post(client, [nasty]).json()["job_id"]
+        chunk = db_session.scalar(select(JobChunk).where(JobChunk.job_id == uuid.UUID(job_id)))
+        assert orjson.loads(chunk.products) == [nasty]
 
     def test_single_product_object(self, client, db_session):
         response = post(client, product(7))
@@ -139,7 +142,7 @@ class TestIdempotency:
         assert first.json()["job_id"] == second.json()["job_id"]
         assert second.json()["created"] is False
         assert db_session.scalar(select(func.count()).select_from(ImportJob)) == 1
-        assert db_session.scalar(select(func.count()).select_from(JobItem)) == 1
+        assert db_session.scalar(select(func.count()).select_from(JobChunk)) == 1
         assert queued_messages(redis_client) == 1
 
     def test_same_key_with_another_body_is_422(self, client):
@@ -155,17 +158,11 @@ class TestIdempotency:
 
 
 class TestDuplicatesInOneBatch:
-    def test_last_occurrence_wins_the_earlier_is_marked_duplicate(self, client, db_session):
+    def test_earlier_occurrences_are_marked_duplicate(self, client, db_session):
         body = [product(1, title="old"), product(2), product(1, title="new")]
         job_id = post(client, body).json()["job_id"]
-        items = db_session.scalars(
-            select(JobItem).where(JobItem.job_id == uuid.UUID(job_id)).order_by(JobItem.position)
-        ).all()
-        assert [(i.status, i.outcome) for i in items] == [
-            ("done", "duplicate"),
-            ("pending", None),
-            ("pending", None),
-        ]
+        chunk = db_session.scalar(select(JobChunk).where(JobChunk.job_id == uuid.UUID(job_id)))
+        assert chunk.duplicates == [0]
 
 
 class TestRedisDown:
@@ -183,9 +180,8 @@ class TestRedisDown:
         assert response.status_code == 202
         job = db_session.get(ImportJob, uuid.UUID(response.json()["job_id"]))
         assert job.status == "pending"
-        assert (
-            db_session.scalar(select(func.count()).select_from(JobItem).where(JobItem.job_id == job.id)) == 2
-        )
+        chunk = db_session.scalar(select(JobChunk).where(JobChunk.job_id == job.id))
+        assert chunk.size == 2
 
 
 class TestJobStatus:

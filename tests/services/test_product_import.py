@@ -14,16 +14,20 @@ from services.product_import import import_chunk
 from tests.factories import product
 
 
-def new_job(session, products, source="allegro"):
+def new_job(session, products, source="allegro", chunk_size=500):
     accepted = accept_import(
-        session, ImportRequest(source=source, products=products), body_sha256="x" * 64, body_bytes=1
+        session,
+        ImportRequest(source=source, products=products),
+        body_sha256="x" * 64,
+        body_bytes=1,
+        chunk_size=chunk_size,
     )
     return accepted.job_id
 
 
-def run_job(session, job_id, chunk_size=500):
-    for start, stop in jobs.begin_job(session, job_id, chunk_size):
-        import_chunk(session, job_id, start, stop)
+def run_job(session, job_id):
+    for number in jobs.begin_job(session, job_id):
+        import_chunk(session, job_id, number)
     return jobs.finish_if_done(session, job_id)
 
 
@@ -53,6 +57,13 @@ class TestImportChunk:
         run_job(db_session, job_id)
         stored = db_session.scalar(select(Product))
         assert stored.raw_data == {"seller_rating": 4.9, "gpsr": {"producer": "Sony Europe"}}
+
+    def test_nul_characters_are_dropped(self, db_session):
+        run_job(
+            db_session, new_job(db_session, [product(1, title="Mysz\u0000 USB", attributes={"K\u0000": "v"})])
+        )
+        stored = db_session.scalar(select(Product))
+        assert (stored.title, stored.attributes) == ("Mysz USB", {"K": "v"})
 
     def test_an_invalid_product_fails_alone_with_field_and_reason(self, db_session):
         job_id = new_job(
@@ -87,7 +98,7 @@ class TestImportChunk:
         run_job(db_session, job_id)
         before = jobs.job_view(db_session, job_id)
 
-        again = import_chunk(db_session, job_id, 0, 500)  # a redelivered message
+        again = import_chunk(db_session, job_id, 0)  # a redelivered message
 
         assert again.imported == again.failed == 0
         after = jobs.job_view(db_session, job_id)
@@ -95,16 +106,33 @@ class TestImportChunk:
         assert product_count(db_session) == 5
 
     def test_a_job_is_fanned_out_in_chunks(self, db_session):
-        job_id = new_job(db_session, [product(i) for i in range(7)])
-        assert jobs.begin_job(db_session, job_id, chunk_size=3) == [(0, 3), (3, 6), (6, 9)]
-        import_chunk(db_session, job_id, 0, 3)
+        job_id = new_job(db_session, [product(i) for i in range(7)], chunk_size=3)
+        assert jobs.begin_job(db_session, job_id) == [0, 1, 2]
+        import_chunk(db_session, job_id, 1)
+
+        view = jobs.job_view(db_session, job_id)
+        assert view.processed_products == 3
+        assert view.progress == round(3 / 7, 4)
         assert jobs.finish_if_done(db_session, job_id) is None
-        assert jobs.begin_job(db_session, job_id, chunk_size=3) == [(3, 6), (6, 9)]
+        assert jobs.begin_job(db_session, job_id) == [0, 2]
+
+    def test_a_chunk_that_gave_up_fails_its_products_and_the_job_ends(self, db_session):
+        job_id = new_job(db_session, [product(i) for i in range(5)], chunk_size=3)
+        jobs.begin_job(db_session, job_id)
+        import_chunk(db_session, job_id, 1)
+
+        assert jobs.fail_chunk(db_session, job_id, 0, reason="import failed after 8 attempts") == 3
+        assert jobs.fail_chunk(db_session, job_id, 0, reason="again") == 0  # idempotent
+
+        assert jobs.finish_if_done(db_session, job_id) == "completed_with_errors"
+        view = jobs.job_view(db_session, job_id)
+        assert (view.processed_products, view.failed_products) == (2, 3)
+        assert {e.error for e in view.errors} == {"import failed after 8 attempts"}
 
     def test_a_finished_job_is_not_started_again(self, db_session):
         job_id = new_job(db_session, [product(1)])
         run_job(db_session, job_id)
-        assert jobs.begin_job(db_session, job_id, chunk_size=3) == []
+        assert jobs.begin_job(db_session, job_id) == []
         assert db_session.get(ImportJob, job_id).status == "completed"
 
 
