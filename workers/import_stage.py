@@ -26,7 +26,13 @@ QUEUE = get_settings().worker_queue
 RETRY_OPTIONS: dict[str, Any] = {"max_retries": 8, "min_backoff": 500, "max_backoff": 30_000}
 
 
-@dramatiq.actor(actor_name="pipeline.import_job", queue_name=QUEUE, broker=broker, **RETRY_OPTIONS)
+@dramatiq.actor(
+    actor_name="pipeline.import_job",
+    queue_name=QUEUE,
+    broker=broker,
+    on_retry_exhausted="pipeline.import_job_gave_up",
+    **RETRY_OPTIONS,
+)
 def import_job(job_id: str) -> None:
     with session_scope() as session:
         try:
@@ -64,14 +70,30 @@ def import_chunk(job_id: str, number: int) -> None:
     _finish(job_id)
 
 
-@dramatiq.actor(actor_name="pipeline.import_chunk_gave_up", queue_name=QUEUE, broker=broker)
+@dramatiq.actor(actor_name="pipeline.import_job_gave_up", queue_name=QUEUE, broker=broker, **RETRY_OPTIONS)
+def import_job_gave_up(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
+    (job_id,) = message["args"]
+    reason = gave_up_reason("the job could not start", message, retry_info)
+    with session_scope() as session:
+        jobs.fail_job(session, uuid.UUID(job_id), reason)
+    log.error("import.job_gave_up", job_id=job_id, reason=reason)
+
+
+@dramatiq.actor(actor_name="pipeline.import_chunk_gave_up", queue_name=QUEUE, broker=broker, **RETRY_OPTIONS)
 def import_chunk_gave_up(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
     job_id, number = message["args"]
-    reason = f"import failed after {retry_info.get('retries', '?')} attempts; see the worker's log"
+    reason = gave_up_reason("import failed", message, retry_info)
     with session_scope() as session:
         failed = jobs.fail_chunk(session, uuid.UUID(job_id), number, reason=reason)
     log.error("import.chunk_gave_up", job_id=job_id, chunk=number, items_failed=failed)
     _finish(job_id)
+
+
+def gave_up_reason(what: str, message: dict[str, Any], retry_info: dict[str, Any]) -> str:
+    """What failed, how often, and the exception's type (never its text: it may quote SQL)."""
+    last_line = (message.get("options", {}).get("traceback") or "").strip().rsplit("\n", 1)[-1]
+    error = last_line.split(":", 1)[0].rsplit(".", 1)[-1] or "an error"
+    return f"{what} after {retry_info.get('retries', '?')} attempts ({error}); see the worker's log"
 
 
 def _finish(job_id: str) -> None:

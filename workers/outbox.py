@@ -13,7 +13,7 @@ from typing import Any
 import dramatiq
 import structlog
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 log = structlog.get_logger(__name__)
 
@@ -21,6 +21,8 @@ _PENDING = "pending_messages"
 
 
 def send_after_commit(session: Session, message: dramatiq.Message[Any]) -> None:
+    if session.get_transaction() is None:
+        session.begin()  # so that a rollback, even before any SQL, is one we hear of
     session.info.setdefault(_PENDING, []).append(message)
 
 
@@ -43,6 +45,7 @@ def _send_pending(session: Session) -> None:
     session.info["messages_sent"] = all_sent
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous_transaction: SessionTransaction) -> None:
+    if not previous_transaction.nested:
+        session.info.pop(_PENDING, None)
