@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -36,7 +37,7 @@ SECRET = "bench-secret"
 FINISHED = ("completed", "completed_with_errors", "failed")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Run:
     name: str
     products: int
@@ -73,6 +74,7 @@ class Deployment:
             "LOG_LEVEL": "WARNING",
             "MAX_BODY_BYTES": str(200 * 1024 * 1024),
             "MAX_PRODUCTS_PER_REQUEST": "100000",
+            "IMPORT_CHUNK_SIZE": os.environ.get("IMPORT_CHUNK_SIZE", "500"),
         }
         port = free_port()
         self.base_url = f"http://127.0.0.1:{port}"
@@ -136,8 +138,9 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=1_000)
     parser.add_argument("--processes", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--latency-requests", type=int, default=100)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per design; the median counts")
+    parser.add_argument("--latency-requests", type=int, default=60)
     parser.add_argument("--skip-baseline", action="store_true")
     args = parser.parse_args()
 
@@ -146,34 +149,34 @@ def main() -> None:
     redis = LocalRedis(work / "redis", free_port(), durable=False)
     pg.start()
     redis.start()
-    products = realistic_products(args.products)
-    bodies = [orjson.dumps({"source": "allegro", "products": products[i : i + args.batch]})
-              for i in range(0, len(products), args.batch)]  # fmt: skip
-    print(f"{args.products} products, {len(bodies)} webhooks of {args.batch} "
-          f"({sum(map(len, bodies)) / args.products / 1024:.1f} KB per product); worker "
-          f"{args.processes} process(es) x {args.threads} threads")  # fmt: skip
-    results: dict[str, Any] = {"products": args.products, "batch": args.batch}
+    # Each run imports products never seen before (a re-import is measured apart).
+    runs_bodies = [batches(realistic_products(args.products, start=run * args.products), args.batch)
+                   for run in range(args.repeat)]  # fmt: skip
+    size = sum(map(len, runs_bodies[0])) / args.products / 1024
+    print(f"{args.products} products, {len(runs_bodies[0])} webhooks of {args.batch} "
+          f"({size:.1f} KB per product); worker {args.processes} process(es) x {args.threads} threads; "
+          f"median of {args.repeat} runs")  # fmt: skip
+    results: dict[str, Any] = {"products": args.products, "batch": args.batch, "repeat": args.repeat}
     try:
-        runs = []
         for name, module in [("bulk", "workers.main"), ("baseline", "bench.baseline_worker")]:
             if name == "baseline" and args.skip_baseline:
                 continue
             deployment = make_deployment(pg, redis, name, module, args, work)
             try:
-                run = deployment.import_all(bodies, args.products, name)
-                runs.append(run)
-                print(f"  {name:<9} {run.seconds:7.2f} s   {run.rate:9.0f} products/s")
+                rates = [deployment.import_all(bodies, args.products, name).rate for bodies in runs_bodies]
+                results[name] = {"rates": rates, "median": statistics.median(rates)}
+                print(f"  {name:<9} {statistics.median(rates):7.0f} products/s   (runs: "
+                      f"{', '.join(f'{rate:.0f}' for rate in rates)})")  # fmt: skip
                 if name == "bulk":
-                    again = deployment.import_all(bodies, args.products, "bulk re-import")
-                    print(f"  re-import {again.seconds:7.2f} s   {again.rate:9.0f} products/s (unchanged)")
+                    again = deployment.import_all(runs_bodies[0], args.products, "bulk re-import")
+                    print(f"  re-import {again.rate:7.0f} products/s   (the same products again, unchanged)")
                     results["reimport_rate"] = again.rate
                     results["latency_idle"] = quiet_latency(deployment, args)
                     results["latency_busy"] = webhook_latency(deployment, args)
             finally:
                 deployment.close()
-        results.update({run.name: {"seconds": run.seconds, "rate": run.rate} for run in runs})
-        if len(runs) == 2:
-            results["ratio"] = runs[0].rate / runs[1].rate
+        if "baseline" in results:
+            results["ratio"] = results["bulk"]["median"] / results["baseline"]["median"]
             print(f"  bulk / baseline: {results['ratio']:.1f}x")
     finally:
         redis.stop()
@@ -181,6 +184,11 @@ def main() -> None:
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     (out / "import_throughput.json").write_text(json.dumps(results, indent=2))
+
+
+def batches(products: list[dict[str, Any]], size: int) -> list[bytes]:
+    return [orjson.dumps({"source": "allegro", "products": products[i : i + size]})
+            for i in range(0, len(products), size)]  # fmt: skip
 
 
 def make_deployment(pg: LocalPostgres, redis: LocalRedis, name: str, module: str, args: argparse.Namespace,
