@@ -19,14 +19,13 @@ from dramatiq.middleware import Middleware
 from services import jobs
 from services.settings import get_settings
 from workers.db import session_scope
+from workers.import_stage import import_job
 from workers.outbox import send_after_commit
 
 log = structlog.get_logger(__name__)
 
 
 def sweep_once() -> int:
-    from workers.import_stage import import_job
-
     settings = get_settings()
     with session_scope() as session:
         job_ids = jobs.claim_lost_jobs(

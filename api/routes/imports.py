@@ -35,6 +35,10 @@ SourceQuery = Annotated[
 DEFAULT_SOURCE = "allegro"
 
 
+# Kept on the webhook row to tell deliveries apart; never the secret or a signature.
+RECORDED_HEADERS = ("user-agent", "content-type", "idempotency-key", "x-request-id", "webhook-id")
+
+
 def status_url(job_id: uuid.UUID) -> str:
     return f"/api/import/job/{job_id}"
 
@@ -58,6 +62,7 @@ def _store(
     size: int,
     idempotency_key: str | None,
     request_id: str | None,
+    headers: dict[str, str],
 ) -> AcceptedImport:
     try:
         accepted = accept_import(
@@ -67,6 +72,7 @@ def _store(
             body_bytes=size,
             chunk_size=get_settings().import_chunk_size,
             idempotency_key=idempotency_key,
+            headers=headers,
         )
     except IdempotencyKeyReused as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
@@ -94,6 +100,7 @@ async def _accept_batch(
         size=body.size,
         idempotency_key=idempotency_key,
         request_id=structlog.contextvars.get_contextvars().get("request_id"),
+        headers={name: request.headers[name][:500] for name in RECORDED_HEADERS if name in request.headers},
     )
     structlog.contextvars.bind_contextvars(job_id=str(accepted.job_id))
     log.info("import.job_accepted", received=accepted.received, created=accepted.created,

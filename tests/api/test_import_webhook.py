@@ -64,6 +64,8 @@ class TestShapes:
         webhook = db_session.scalar(select(Webhook).where(Webhook.import_job_id == job.id))
         assert webhook.event_type == event_type
         assert "products" not in webhook.payload
+        assert webhook.headers["user-agent"] == "testclient"
+        assert "x-webhook-secret" not in webhook.headers
         assert queued_messages(redis_client) == 1
 
     def test_text_with_escapes_and_nul_is_stored_exactly(self, client, db_session):

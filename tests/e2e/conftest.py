@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 from sqlalchemy import Engine, create_engine
 
 from services.local_servers import free_port
@@ -34,11 +35,14 @@ class Stack:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
 
-    def start_api(self, **env: str) -> None:
+    def start_api(self, *, expect_healthy: bool = True) -> None:
         self.api_port = free_port()
         log = (self.logs / "api.log").open("ab")
-        self.processes["api"] = spawn_api({**self.env, **env}, self.api_port, log)
-        wait_until_healthy(self.base_url, timeout=60) if not env else self._wait_listening()
+        self.processes["api"] = spawn_api(self.env, self.api_port, log)
+        if expect_healthy:
+            wait_until_healthy(self.base_url, timeout=60)
+        else:
+            self._wait_listening()
 
     def _wait_listening(self) -> None:
         deadline = time.monotonic() + 60
@@ -50,9 +54,9 @@ class Stack:
                 time.sleep(0.1)
         raise TimeoutError("API did not start")
 
-    def start_worker(self, **env: str) -> None:
+    def start_worker(self) -> None:
         log = (self.logs / "worker.log").open("ab")
-        self.processes["worker"] = spawn_worker({**self.env, **env}, processes=1, threads=4, log=log)
+        self.processes["worker"] = spawn_worker(self.env, processes=1, threads=4, log=log)
 
     def stop(self, name: str) -> None:
         if process := self.processes.pop(name, None):
@@ -104,18 +108,18 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
     }
     engine = create_engine(database_url)
     stack = Stack(env=env, logs=tmp_path, engine=engine)
-    import redis
-
     redis.Redis.from_url(env["REDIS_URL"]).flushdb()
     yield stack
     stack.stop_all()
     engine.dispose()
-    if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
-        print(stack.tail_logs())
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        print(stack.tail_logs())  # shown with the failure
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keeps each phase's report on the test item, so a fixture can tell that its test failed."""
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import httpx
 import pytest
 from sqlalchemy import text
 
@@ -99,9 +100,7 @@ def test_redis_down_at_the_webhook_loses_nothing(stack, tmp_path):
 
 def test_health_names_the_part_that_is_down(stack, tmp_path):
     stack.env["REDIS_URL"] = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
-    stack.start_api(REDIS_URL=stack.env["REDIS_URL"])
-    import httpx
-
+    stack.start_api(expect_healthy=False)
     response = httpx.get(f"{stack.base_url}/health", timeout=10)
     assert response.status_code == 503
     assert response.json()["database"] == "connected"
