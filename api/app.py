@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.routes import health, imports
+from api.routes import health, imports, products
 from services.logging import configure_logging
 from services.settings import Settings, get_settings
 
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContext)
     app.include_router(health.router)
     app.include_router(imports.router)
+    app.include_router(products.router)
     return app
 
 

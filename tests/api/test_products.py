@@ -1,0 +1,87 @@
+"""The seed's product routes: pages, filters, read, delete, counts."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from models import JobItem, Product
+from services import jobs
+from tests.factories import product
+from tests.services.test_product_import import new_job, run_job
+
+
+def import_products(session, products, source="allegro"):
+    job_id = new_job(session, products, source=source)
+    run_job(session, job_id)
+    return job_id
+
+
+class TestListProducts:
+    def test_pages_newest_first_with_the_seed_fields(self, client, db_session):
+        import_products(db_session, [product(i) for i in range(5)])
+
+        page = client.get("/api/products", params={"page": 2, "page_size": 2}).json()
+
+        assert (page["total"], page["page"], page["page_size"], page["total_pages"]) == (5, 2, 2, 3)
+        assert [item["source_id"] for item in page["items"]] == [
+            product(2)["source_id"],
+            product(1)["source_id"],
+        ]
+        first = page["items"][0]
+        for field in ("title", "description", "status", "optimized_title", "optimization_score",
+                      "marketplace_data", "created_at", "updated_at"):  # fmt: skip
+            assert field in first
+
+    def test_filters(self, client, db_session):
+        job_id = import_products(
+            db_session, [product(1, brand="Sony", title="Słuchawki 100% ANC_X"), product(2, brand="Bosch")]
+        )
+        import_products(db_session, [product(3)], source="ebay")
+
+        def ids(**params):
+            return {item["source_id"] for item in client.get("/api/products", params=params).json()["items"]}
+
+        assert ids(source="ebay") == {product(3)["source_id"]}
+        assert ids(brand="sony") == {product(1)["source_id"]}
+        assert ids(job_id=str(job_id)) == {product(1)["source_id"], product(2)["source_id"]}
+        assert ids(search="100% anc_x") == {product(1)["source_id"]}
+        assert ids(search="100_") == set()  # a literal underscore, not a wildcard for the "%"
+        assert ids(status="imported", source="allegro") == {product(1)["source_id"], product(2)["source_id"]}
+
+    def test_an_empty_page(self, client):
+        assert client.get("/api/products").json() == {
+            "items": [], "total": 0, "page": 1, "page_size": 20, "total_pages": 0,
+        }  # fmt: skip
+
+    def test_bad_parameters_are_422(self, client):
+        assert client.get("/api/products", params={"page": 0}).status_code == 422
+        assert client.get("/api/products", params={"page_size": 1000}).status_code == 422
+        assert client.get("/api/products", params={"job_id": "x"}).status_code == 422
+
+
+class TestOneProduct:
+    def test_read_and_delete(self, client, db_session):
+        job_id = import_products(db_session, [product(1)])
+        product_id = db_session.scalar(select(Product.id))
+
+        assert client.get(f"/api/products/{product_id}").json()["source_id"] == product(1)["source_id"]
+        assert client.delete(f"/api/products/{product_id}").json() == {
+            "status": "success", "message": "Product deleted",
+        }  # fmt: skip
+        assert client.get(f"/api/products/{product_id}").status_code == 404
+        assert client.delete(f"/api/products/{product_id}").status_code == 404
+        # The job keeps its record of the item; it just no longer points at a product.
+        assert (
+            db_session.scalar(select(func.count()).select_from(JobItem).where(JobItem.product_id.isnot(None)))
+            == 0
+        )
+        assert jobs.job_view(db_session, job_id).processed_products == 1
+
+
+class TestStats:
+    def test_counts_by_status_and_source(self, client, db_session):
+        import_products(db_session, [product(1), product(2)])
+        import_products(db_session, [product(3)], source="ebay")
+        assert client.get("/api/products/stats/summary").json() == {
+            "total_products": 3, "by_status": {"imported": 3}, "by_source": {"allegro": 2, "ebay": 1},
+        }  # fmt: skip
