@@ -42,7 +42,8 @@ def source_key(product: object) -> str | None:
     if isinstance(value, bool) or not isinstance(value, str | int):
         return None
     key = str(value).replace("\x00", "").strip()  # Postgres text cannot hold NUL
-    return key[:SOURCE_ID_MAX_LENGTH] or None
+    # Too long is invalid (the import stage says so): never let two such ids pass for one.
+    return key if 0 < len(key) <= SOURCE_ID_MAX_LENGTH else None
 
 
 def accept_import(

@@ -1,7 +1,8 @@
 """The import stage's actors: thin glue between messages, the session scope and services.
 
-`import_job` starts a job and fans it out in chunks; `import_chunk` imports one chunk; when a chunk
-exhausts its retries, `import_chunk_gave_up` fails its remaining items so no job runs for ever.
+`import_job` starts a job and fans it out in chunks; `import_chunk` imports one chunk. When retries
+run out, `import_chunk_gave_up` fails that chunk's products and `import_job_gave_up` fails the job,
+each with the reason, so that no job stays `running` for ever.
 """
 
 from __future__ import annotations
