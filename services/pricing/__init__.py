@@ -1,0 +1,43 @@
+"""Pricing: choose a product's price from a seller's profile, competitors and exchange rates.
+
+Pure functions over Decimals: no I/O, no database, the same input always gives the same decision.
+Each module's docstring states its rules: profiles (what a profile may say), competitors (which
+offers count and which are outliers), engine (the order of the steps, the statuses), rounding
+(charm endings) and money (rates against EUR, amounts written as "1 249,00 PLN").
+"""
+
+from services.pricing.competitors import CompetitorOffer, EvaluatedOffer, clean_competitors
+from services.pricing.engine import InvalidPriceInput, PriceDecision, PriceInput, Status, price_product
+from services.pricing.money import (
+    BASE_CURRENCY,
+    ExchangeRates,
+    InvalidRates,
+    UnknownCurrency,
+    format_money,
+    format_percent,
+)
+from services.pricing.profiles import STRATEGIES, InvalidProfile, PricingProfile, Strategy
+from services.pricing.rounding import CharmResult, apply_charm
+
+__all__ = [
+    "BASE_CURRENCY",
+    "STRATEGIES",
+    "CharmResult",
+    "CompetitorOffer",
+    "EvaluatedOffer",
+    "ExchangeRates",
+    "InvalidPriceInput",
+    "InvalidProfile",
+    "InvalidRates",
+    "PriceDecision",
+    "PriceInput",
+    "PricingProfile",
+    "Status",
+    "Strategy",
+    "UnknownCurrency",
+    "apply_charm",
+    "clean_competitors",
+    "format_money",
+    "format_percent",
+    "price_product",
+]

@@ -1,0 +1,122 @@
+"""A seller's pricing profile: how a product's price is chosen and the bounds it must keep.
+
+Rules a profile must follow (PricingProfile refuses anything else, naming every problem at once):
+
+* ``strategy`` is one of "follow_lowest", "markup_cost" or "markup_source";
+  ``fallback_strategy`` is None or another of them, different from ``strategy``.
+* ``currency`` is the target currency, a three-letter code ("eur" is taken as "EUR").
+* Money (``min_price``, ``max_price``, ``beat_by_amount``) is a Decimal in the target currency with
+  at most 2 decimal places; bounds are above zero and ``min_price`` is not above ``max_price``.
+* Percents are Decimals and never negative; ``beat_by_percent`` is below 100 (beating by 100% would
+  give the product away).
+* ``charm_ending`` is None or the cents a price should end in, 0 to 0.99 with at most 2 decimal
+  places: 0.99 makes 287.57 into 286.99.
+* Floats are refused: a price must not carry binary rounding error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal, get_args
+
+from services.pricing.money import currency_problem, format_money, number_problem
+
+Strategy = Literal["follow_lowest", "markup_cost", "markup_source"]
+STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)
+
+_HUNDRED = Decimal(100)
+_ONE = Decimal(1)
+
+
+class InvalidProfile(ValueError):
+    """The profile cannot price anything; ``problems`` lists why, in words a seller understands."""
+
+    def __init__(self, name: object, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(f"pricing profile {name!r} is not valid: {'; '.join(problems)}")
+
+
+@dataclass(frozen=True, slots=True)
+class PricingProfile:
+    """How to price: a strategy, its fallback, and the bounds the price must keep.
+
+    * follow_lowest: the lowest counted competitor (in stock, not an outlier), beaten first by
+      ``beat_by_percent`` and then by ``beat_by_amount`` (both 0: matched).
+    * markup_cost: cost × (1 + ``markup_percent``/100).
+    * markup_source: source price × (1 + ``markup_percent``/100).
+
+    ``margin_floor_percent``: the price must leave this margin over the cost after the marketplace
+    fee: floor = cost_in_target / (1 − fee%/100) × (1 + margin%/100), rounded up to the cent.
+    ``max_change_percent``: a price that moves further than this from the last price needs review.
+    """
+
+    name: str
+    strategy: Strategy
+    currency: str
+    fallback_strategy: Strategy | None = None
+    markup_percent: Decimal = Decimal(0)
+    beat_by_amount: Decimal = Decimal(0)
+    beat_by_percent: Decimal = Decimal(0)
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    margin_floor_percent: Decimal | None = None
+    charm_ending: Decimal | None = None
+    max_change_percent: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.currency, str):
+            object.__setattr__(self, "currency", self.currency.strip().upper())
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise InvalidProfile listing every problem, or return when the profile can be used."""
+        if problems := self.problems():
+            raise InvalidProfile(self.name, problems)
+
+    def problems(self) -> list[str]:
+        """Everything that makes this profile unusable, in words for the seller; empty when valid."""
+        problems = []
+        if not isinstance(self.name, str) or not self.name.strip():
+            problems.append("name must not be empty")
+        problems += _strategy_problems(self.strategy, self.fallback_strategy)
+        if problem := currency_problem("currency", self.currency):
+            problems.append(problem)
+        checks: list[tuple[str, Decimal | None, bool, Decimal | None, int | None]] = [
+            # field, value, must be above zero, must be below, most decimal places
+            ("markup_percent", self.markup_percent, False, None, None),
+            ("beat_by_amount", self.beat_by_amount, False, None, 2),
+            ("beat_by_percent", self.beat_by_percent, False, _HUNDRED, None),
+            ("min_price", self.min_price, True, None, 2),
+            ("max_price", self.max_price, True, None, 2),
+            ("margin_floor_percent", self.margin_floor_percent, False, None, None),
+            ("charm_ending", self.charm_ending, False, _ONE, 2),
+            ("max_change_percent", self.max_change_percent, False, None, None),
+        ]
+        optional = {"min_price", "max_price", "margin_floor_percent", "charm_ending", "max_change_percent"}
+        for field, value, positive, below, places in checks:
+            if value is None and field in optional:
+                continue
+            if problem := number_problem(field, value, positive=positive, below=below, places=places):
+                problems.append(problem)
+        bounds_usable = not any(p.startswith(("min_price", "max_price")) for p in problems)
+        minimum, maximum = self.min_price, self.max_price
+        if bounds_usable and minimum is not None and maximum is not None and minimum > maximum:
+            currency = self.currency if isinstance(self.currency, str) else ""
+            problems.append(
+                f"min_price {format_money(minimum, currency)} is above "
+                f"max_price {format_money(maximum, currency)}"
+            )
+        return problems
+
+
+def _strategy_problems(strategy: object, fallback: object) -> list[str]:
+    known = ", ".join(STRATEGIES)
+    problems = []
+    if strategy not in STRATEGIES:
+        problems.append(f"unknown strategy {strategy!r}: use one of {known}")
+    if fallback is not None and fallback not in STRATEGIES:
+        problems.append(f"unknown fallback_strategy {fallback!r}: use one of {known} or none")
+    elif fallback is not None and fallback == strategy:
+        problems.append(f"fallback_strategy must differ from the strategy (both are {strategy})")
+    return problems

@@ -1,0 +1,115 @@
+"""Pricing profiles: impossible ones are refused, naming every problem in words a seller reads."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from services.pricing.profiles import STRATEGIES, InvalidProfile, PricingProfile
+
+D = Decimal
+
+
+def profile(**changes: Any) -> PricingProfile:
+    values: dict[str, Any] = {"name": "default", "strategy": "follow_lowest", "currency": "EUR"}
+    return PricingProfile(**(values | changes))
+
+
+def test_a_minimal_profile_follows_the_lowest_without_bounds():
+    made = profile()
+    assert made.fallback_strategy is None
+    assert made.markup_percent == made.beat_by_amount == made.beat_by_percent == 0
+    assert made.min_price is made.max_price is made.margin_floor_percent is None
+    assert made.charm_ending is made.max_change_percent is None
+    assert made.problems() == []
+
+
+def test_every_strategy_is_accepted_with_another_as_fallback():
+    for strategy in STRATEGIES:
+        fallback = next(other for other in STRATEGIES if other != strategy)
+        assert profile(strategy=strategy, fallback_strategy=fallback).strategy == strategy
+
+
+def test_a_full_profile_is_accepted():
+    made = profile(
+        fallback_strategy="markup_cost",
+        markup_percent=D(30),
+        beat_by_amount=D("0.50"),
+        beat_by_percent=D("1.5"),
+        min_price=D("10.00"),
+        max_price=D("10.00"),  # min == max is a fixed price, not a contradiction
+        margin_floor_percent=D(0),
+        charm_ending=D("0.99"),
+        max_change_percent=D(20),
+    )
+    assert made.max_price == D(10)
+
+
+def test_currency_is_upper_cased():
+    assert profile(currency=" eur ").currency == "EUR"
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"min_price": D(500), "max_price": D(400)}, "min_price 500,00 EUR is above max_price 400,00 EUR"),
+        ({"markup_percent": D(-5)}, "markup_percent must not be negative, got -5"),
+        ({"beat_by_percent": D("-0.1")}, "beat_by_percent must not be negative, got -0.1"),
+        ({"margin_floor_percent": D(-10)}, "margin_floor_percent must not be negative, got -10"),
+        ({"max_change_percent": D(-1)}, "max_change_percent must not be negative, got -1"),
+        ({"beat_by_amount": D(-1)}, "beat_by_amount must not be negative, got -1"),
+        ({"beat_by_percent": D(100)}, "beat_by_percent must be below 100, got 100"),
+        (
+            {"strategy": "cheapest"},
+            "unknown strategy 'cheapest': use one of follow_lowest, markup_cost, markup_source",
+        ),
+        (
+            {"fallback_strategy": "lowest"},
+            "unknown fallback_strategy 'lowest': "
+            "use one of follow_lowest, markup_cost, markup_source or none",
+        ),
+        (
+            {"fallback_strategy": "follow_lowest"},
+            "fallback_strategy must differ from the strategy (both are follow_lowest)",
+        ),
+        ({"currency": "euro"}, "currency must be a three-letter currency code such as EUR, got 'EURO'"),
+        ({"name": " "}, "name must not be empty"),
+        ({"min_price": D(0)}, "min_price must be above zero, got 0"),
+        ({"max_price": D("-1")}, "max_price must be above zero, got -1"),
+        ({"min_price": D("9.999")}, "min_price must have at most 2 decimal places, got 9.999"),
+        ({"beat_by_amount": D("0.001")}, "beat_by_amount must have at most 2 decimal places, got 0.001"),
+        ({"charm_ending": D(1)}, "charm_ending must be below 1, got 1"),
+        ({"charm_ending": D("0.999")}, "charm_ending must have at most 2 decimal places, got 0.999"),
+        ({"charm_ending": D("-0.01")}, "charm_ending must not be negative, got -0.01"),
+        ({"markup_percent": 0.5}, "markup_percent must be a Decimal, got float 0.5"),
+        ({"markup_percent": None}, "markup_percent must be a Decimal, got NoneType None"),
+        ({"margin_floor_percent": D("NaN")}, "margin_floor_percent must be a finite number, got NaN"),
+    ],
+)
+def test_impossible_profiles_are_refused_with_a_clear_message(changes, problem):
+    with pytest.raises(InvalidProfile) as caught:
+        profile(**changes)
+    assert caught.value.problems == [problem]
+    assert str(caught.value) == f"pricing profile {changes.get('name', 'default')!r} is not valid: {problem}"
+
+
+def test_every_problem_is_named_at_once():
+    with pytest.raises(InvalidProfile) as caught:
+        profile(strategy="x", markup_percent=D(-1), min_price=D(5), max_price=D(4))
+    assert len(caught.value.problems) == 3
+    assert "; " in str(caught.value)
+
+
+def test_bounds_that_are_wrong_themselves_are_not_compared():
+    with pytest.raises(InvalidProfile) as caught:
+        profile(min_price=D("5.001"), max_price=D(4))
+    assert caught.value.problems == ["min_price must have at most 2 decimal places, got 5.001"]
+
+
+def test_validate_passes_a_valid_profile_and_the_profile_is_frozen():
+    made = profile()
+    made.validate()
+    with pytest.raises(AttributeError):
+        made.min_price = D(1)  # type: ignore[misc]
