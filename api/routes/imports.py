@@ -18,7 +18,7 @@ from schemas.imports import ImportAccepted, JobRead, ProductImported
 from services import jobs, product_import
 from services.envelope import ImportRequest, InvalidEnvelope, TooManyProducts, parse_import_body
 from services.intake import AcceptedImport, IdempotencyKeyReused, accept_import
-from services.settings import Settings, get_settings
+from services.settings import Settings
 from workers.import_stage import import_job
 from workers.outbox import send_after_commit
 
@@ -60,6 +60,7 @@ def _store(
     *,
     sha256: str,
     size: int,
+    chunk_size: int,
     idempotency_key: str | None,
     request_id: str | None,
     headers: dict[str, str],
@@ -70,7 +71,7 @@ def _store(
             import_request,
             body_sha256=sha256,
             body_bytes=size,
-            chunk_size=get_settings().import_chunk_size,
+            chunk_size=chunk_size,
             idempotency_key=idempotency_key,
             headers=headers,
         )
@@ -98,6 +99,7 @@ async def _accept_batch(
         import_request,
         sha256=body.sha256,
         size=body.size,
+        chunk_size=settings.import_chunk_size,
         idempotency_key=idempotency_key,
         request_id=structlog.contextvars.get_contextvars().get("request_id"),
         headers={name: request.headers[name][:500] for name in RECORDED_HEADERS if name in request.headers},
