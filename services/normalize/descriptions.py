@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
+from functools import lru_cache, partial
+from itertools import groupby
+from operator import itemgetter
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import nh3
@@ -42,39 +44,69 @@ _GONE_WITH_CONTENT = frozenset(
     {"script", "style", "noscript", "template", "iframe", "object", "svg", "title"}
 )
 _RENAMED = {"h1": "h2", "h4": "h3", "h5": "h3", "h6": "h3"}
+_KEPT_OR_RENAMED = ALLOWED_TAGS | _GONE_WITH_CONTENT | _RENAMED.keys()
 _BREAKING = "div|section|article|header|footer|aside|main|blockquote|center|address|pre|hr|dl|dt|dd|figure"
 _INLINE = frozenset({"b", "strong", "i", "em"})
+_INLINE_OR_BR = _INLINE | {"br"}
 
-_TAG_RE = re.compile(r"<\s*(/?)\s*([a-zA-Z][a-zA-Z0-9-]*)\b[^>]*>")
+_TAG_RE = re.compile(r"<\s*/?\s*([a-zA-Z][a-zA-Z0-9-]*)\b[^>]*>")
 _RENAMED_RE = re.compile(r"<\s*(/?)\s*(h1|h4|h5|h6)\b[^>]*>", re.IGNORECASE)
 _BREAKING_RE = re.compile(rf"<\s*/?\s*(?:{_BREAKING})\b[^>]*>", re.IGNORECASE)
 _ATTRIBUTE_RE = re.compile(r"<\s*[a-zA-Z][a-zA-Z0-9-]*\s+[^>\s]")
+# Tags as nh3 writes them: it serializes a tree, so they are lower case, well nested and without
+# attributes, and a "<" in text is "&lt;".
+_SAFE_TAG_RE = re.compile(r"<(/?)([a-z][a-z0-9]*)>")
+_BLANK_LINE_RE = re.compile(r"\n\s*\n")
+# An http(s) URL with a plain host and nothing urlsplit would strip or reject (white space, control
+# characters, brackets, non-ASCII): image URLs as shops give them, read without urlsplit's slower work.
+_PLAIN_WEB_URL_RE = re.compile(r"(https?)://[A-Za-z0-9.-]+(?:[/?#][\x21-\x7e]*)?")
+_TOKEN_RE = re.compile(r"\S+")
+_NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+class _SpamRule(NamedTuple):
+    reason: str
+    # What every match of the pattern holds once lower-cased, found much faster than the pattern fails,
+    # so text without it is not searched. No hint holds an "i" or "s": re.IGNORECASE also matches those
+    # as "İ", "ı" and "ſ", which lower() does not turn into "i" and "s".
+    hint: re.Pattern[str]
+    pattern: re.Pattern[str]
+
 
 _SPAM = (
-    ("e-mail address", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
-    (
+    _SpamRule("e-mail address", re.compile(r"@"), re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
+    _SpamRule(
         "link",
+        re.compile(r"://|www\.|\.(?:pl|com|eu|de|net)"),
         re.compile(r"https?://|www\.|(?<![\w@.-])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:pl|com|eu|de|net)\b", re.I),
     ),
-    (
+    _SpamRule(
         "phone number",
+        re.compile(r"48|\d[\d\s()-]{6,}\d"),  # the 48 of +48 or 0048, or 8 digits, spaces, ( ) - or more
         re.compile(
             r"(?:\+|\b00)\s?48[\s-]?\d|(?<![\d.,])[4-8]\d{2}[\s-]\d{3}[\s-]\d{3}(?![\d.,])"
             r"|\b(?:tel(?:efon)?|kom)\b\.?:?\s*\(?\+?\d[\d\s()-]{6,}\d",
             re.I,
         ),
     ),
-    (
+    _SpamRule(
         "shop invitation",
+        re.compile(r"zapra|zobacz"),
         re.compile(
             r"zapraszamy\s+do\s+(?:naszego\s+)?(?:sklepu|zakup|innych|pozosta)"
             r"|zobacz\s+(?:inne|pozostałe)\s+(?:nasze\s+)?(?:aukcje|oferty|przedmioty)",
             re.I,
         ),
     ),
-    ("shipping promise", re.compile(r"wysy[łl](?:ka|amy)\s+(?:w\s+)?(?:ciągu\s+)?24\s*(?:h\b|godz)", re.I)),
-    ("invoice note", re.compile(r"faktur\w*\s+VAT|\bFV\s*23\s*%", re.I)),
+    _SpamRule(
+        "shipping promise",
+        re.compile(r"24\s*(?:h|godz)"),
+        re.compile(r"wysy[łl](?:ka|amy)\s+(?:w\s+)?(?:ciągu\s+)?24\s*(?:h\b|godz)", re.I),
+    ),
+    _SpamRule("invoice note", re.compile(r"faktur|fv"), re.compile(r"faktur\w*\s+VAT|\bFV\s*23\s*%", re.I)),
 )
+# Any rule's hint: text without one holds no spam (most lines and sentences).
+_SPAM_HINT_RE = re.compile("|".join(rule.hint.pattern for rule in _SPAM))
 _ABBREVIATIONS = frozenset(
     {"tel", "ul", "nr", "np", "godz", "ok", "tj", "wg", "min", "max", "ew", "kom", "m.in"}
 )
@@ -90,6 +122,17 @@ ACRONYMS = frozenset(
         "LDAC", "AAC", "AUX", "DAB", "FM", "TWS", "PD"
     }
 )  # fmt: skip
+
+# A Cleaner builds nh3's rules once instead of on every call. nh3 releases older than the Cleaner class
+# (the project allows nh3>=0.2.17) get nh3.clean with the same options, which gives the same output.
+if hasattr(nh3, "Cleaner"):
+    _sanitize = nh3.Cleaner(
+        tags=set(ALLOWED_TAGS), attributes={}, clean_content_tags=set(_GONE_WITH_CONTENT)
+    ).clean
+else:  # pragma: no cover
+    _sanitize = partial(
+        nh3.clean, tags=set(ALLOWED_TAGS), attributes={}, clean_content_tags=set(_GONE_WITH_CONTENT)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +152,14 @@ def clean_description(source: str | None, *, brand: str | None = None) -> CleanD
     """Safe HTML and plain text of a description, without contact and promo lines (module docstring)."""
     if source is None or not source.strip():
         return CleanDescription("", "")
+    safe_html, text, changes = _clean_description(source, brand)
+    return CleanDescription(safe_html, text, list(changes))  # a list of its own for each caller
+
+
+# The variants of a product (colours, sizes) share one description, and an import brings them together:
+# each distinct description is cleaned once. Pure, so caching changes no result.
+@lru_cache(maxsize=128)
+def _clean_description(source: str, brand: str | None) -> tuple[str, str, tuple[str, ...]]:
     changes: list[str] = []
     if _TAG_RE.search(source):
         _note_removed_markup(source, changes)
@@ -116,11 +167,8 @@ def clean_description(source: str | None, *, brand: str | None = None) -> CleanD
         source = _BREAKING_RE.sub("<br>", source)
     else:
         source = _paragraphs(source)
-    safe = nh3.clean(
-        source, tags=set(ALLOWED_TAGS), attributes={}, clean_content_tags=set(_GONE_WITH_CONTENT)
-    )
-    tree = _Cleaner(brand, changes).children(_parse(safe).children, root=True)
-    return CleanDescription("".join(map(_html, tree)), "\n\n".join(filter(None, map(_text, tree))), changes)
+    tree = _Cleaner(brand, changes).children(_parse(_sanitize(source)), root=True)
+    return "".join(map(_html, tree)), "\n\n".join(filter(None, map(_text, tree))), tuple(changes)
 
 
 def clean_images(urls: list[str]) -> CleanImages:
@@ -131,9 +179,8 @@ def clean_images(urls: list[str]) -> CleanImages:
         url = given.strip()
         if url.startswith("//"):
             url = "https:" + url
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        if scheme not in ("http", "https") or not parts.netloc:
+        scheme = _web_scheme(url)
+        if scheme is None:
             warnings.append(f"dropped a URL that is not http(s): {given.strip()[:100]!r}")
             continue
         url = "https" + url[len(scheme) :]
@@ -145,11 +192,20 @@ def clean_images(urls: list[str]) -> CleanImages:
     return CleanImages(list(kept), warnings)
 
 
+def _web_scheme(url: str) -> str | None:
+    """The URL's scheme in lower case when it is http or https with a host; None for any other URL."""
+    if plain := _PLAIN_WEB_URL_RE.fullmatch(url):
+        return plain[1]
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme if scheme in ("http", "https") and parts.netloc else None
+
+
 def _note_removed_markup(source: str, changes: list[str]) -> None:
-    tags = dict.fromkeys(m[2].lower() for m in _TAG_RE.finditer(source))
+    tags = dict.fromkeys(map(str.lower, _TAG_RE.findall(source)))
     if gone := [tag for tag in tags if tag in _GONE_WITH_CONTENT]:
         changes.append(f"removed {_tags(gone)} with the text inside")
-    if dropped := [tag for tag in tags if tag not in ALLOWED_TAGS | _GONE_WITH_CONTENT | _RENAMED.keys()]:
+    if dropped := [tag for tag in tags if tag not in _KEPT_OR_RENAMED]:
         changes.append(f"removed the tags {_tags(dropped)} (their text kept)")
     if renamed := [tag for tag in tags if tag in _RENAMED]:
         changes.append("headings " + ", ".join(f"<{tag}> → <{_RENAMED[tag]}>" for tag in renamed))
@@ -162,7 +218,7 @@ def _tags(names: list[str]) -> str:
 
 
 def _paragraphs(text: str) -> str:
-    paragraphs = re.split(r"\n\s*\n", text.replace("\r\n", "\n"))
+    paragraphs = _BLANK_LINE_RE.split(text.replace("\r\n", "\n"))
     html_paragraphs = (
         "<br>".join(html.escape(line.strip()) for line in paragraph.splitlines() if line.strip())
         for paragraph in paragraphs
@@ -182,32 +238,32 @@ class _Element:
 Node = _Element | str
 
 
-class _TreeBuilder(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.stack = [_Element("")]
+def _parse(safe_html: str) -> list[Node]:
+    """nh3's output as a tree, read with one split: its tags need no HTML parser (see _SAFE_TAG_RE).
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        element = _Element(tag)
-        self.stack[-1].children.append(element)
-        if tag != "br":
-            self.stack.append(element)
-
-    def handle_endtag(self, tag: str) -> None:
-        for depth in range(len(self.stack) - 1, 0, -1):
-            if self.stack[depth].tag == tag:
-                del self.stack[depth:]
-                return
-
-    def handle_data(self, data: str) -> None:
-        self.stack[-1].children.append(data)
-
-
-def _parse(safe_html: str) -> _Element:
-    builder = _TreeBuilder()
-    builder.feed(safe_html)
-    builder.close()
-    return builder.stack[0]
+    As an HTML parser does, an end tag closes the innermost open element of its name and all open
+    inside it, and one without an open element is ignored; character references in text are decoded.
+    """
+    root = _Element("")
+    stack = [root]
+    # The pattern's two groups make split() give: text, "/" or "", tag name, text, "/" or "", …
+    parts = _SAFE_TAG_RE.split(safe_html)
+    if parts[0]:
+        root.children.append(html.unescape(parts[0]))
+    for closing, tag, text in zip(parts[1::3], parts[2::3], parts[3::3], strict=True):
+        if not closing:
+            element = _Element(tag)
+            stack[-1].children.append(element)
+            if tag != "br":
+                stack.append(element)
+        else:
+            for depth in range(len(stack) - 1, 0, -1):
+                if stack[depth].tag == tag:
+                    del stack[depth:]
+                    break
+        if text:
+            stack[-1].children.append(html.unescape(text))
+    return root.children
 
 
 def _html(node: Node) -> str:
@@ -236,36 +292,46 @@ def _text(node: Node) -> str:
     return "".join(f"\n{part}" if block else part for part, block in zip(parts, blocks, strict=True))
 
 
-# A line as characters, each with the inline tags around it, so clauses can be cut across tags.
-Chars = list[tuple[str, tuple[str, ...]]]
+# A line as runs of text, each with the inline tags around it ("b", "i"…), so that clauses can be cut
+# across tags. Runs are never empty. Positions in a line count characters of its joined text.
+Marks = tuple[str, ...]
+Run = tuple[str, Marks]
+Line = tuple[Run, ...]
+Span = tuple[int, int]
 
 
 class _Cleaner:
     def __init__(self, brand: str | None, changes: list[str]) -> None:
-        self.brand_words = {word.casefold(): word for word in (brand or "").split()}
+        self.brand = brand
         self.changes = changes
 
     def children(self, nodes: list[Node], *, root: bool) -> list[Node]:
+        """Blocks cleaned one by one, and the inline content between them line by line."""
         out: list[Node] = []
         inline: list[Node] = []
-
-        def flush() -> None:
-            lines = [line for chars in _lines(inline) if (line := self.line(chars))]
-            if root:
-                out.extend(_Element("p", _inline_nodes(line)) for line in lines)
-            else:
-                for n, line in enumerate(lines):
-                    out.extend([_Element("br")] * (n > 0) + _inline_nodes(line))
-            inline.clear()
-
         for node in _unwrap_blocks(nodes):
-            if isinstance(node, str) or node.tag in _INLINE or node.tag == "br":
+            if isinstance(node, str) or node.tag in _INLINE_OR_BR:
                 inline.append(node)
                 continue
-            flush()
+            if inline:
+                out += self.inline(inline, root=root)
+                inline = []
             if (block := self.block(node)) is not None:
                 out.append(block)
-        flush()
+        if inline:
+            out += self.inline(inline, root=root)
+        return out
+
+    def inline(self, nodes: list[Node], *, root: bool) -> list[Node]:
+        """The lines that are left: at the root each a paragraph, in a block apart by <br>."""
+        lines = [line for line in map(self.line, _lines(nodes)) if line]
+        if root:
+            return [_Element("p", _inline_nodes(line)) for line in lines]
+        out: list[Node] = []
+        for n, line in enumerate(lines):
+            if n:
+                out.append(_Element("br"))
+            out += _inline_nodes(line)
         return out
 
     def block(self, element: _Element) -> _Element | None:
@@ -278,132 +344,217 @@ class _Cleaner:
             return _Element(element.tag)  # a cell empty as given keeps the table's shape
         return _Element(element.tag, children) if children else None
 
-    def line(self, chars: Chars) -> Chars:
-        chars = _collapse_spaces(chars)
-        text = "".join(ch for ch, _ in chars)
-        cut: set[int] = set()
-        for start, end in _spans(_SENTENCE_END_RE, text, sentences=True):
-            cut |= self.clauses(chars, text, start, end)
-        chars = _collapse_spaces([item for i, item in enumerate(chars) if i not in cut])
-        text = "".join(ch for ch, _ in chars)
-        if _is_shouting(text) and (fixed := self.sentence_case(text)) != text:
-            self.changes.append(f"fixed capitals: {_quoted(text)} → {_quoted(fixed)}")
-            chars = [(ch, marks) for ch, (_, marks) in zip(fixed, chars, strict=True)]
-        return chars
-
-    def clauses(self, chars: Chars, text: str, start: int, end: int) -> set[int]:
-        """Positions to cut in one sentence: spam clauses, or the whole sentence when all are spam."""
-        body_end = start + len(text[start:end].rstrip().rstrip(".!?…"))
-        spans = [(start + a, start + b) for a, b in _spans(_CLAUSE_RE, text[start:body_end], sentences=False)]
-        reasons = [_spam_reason(text[a:b]) for a, b in spans]
-        if not any(reasons):
-            return set()
-        if all(reasons):
-            found = ", ".join(dict.fromkeys(filter(None, reasons)))
-            self.changes.append(f"removed {found}: {_quoted(text[start:end].strip())}")
-            return set(range(start, end))
-        first_kept = reasons.index(None)
-        cut: set[int] = set()
-        for n, ((a, b), reason) in enumerate(zip(spans, reasons, strict=True)):
-            if reason is None:
-                continue
-            self.changes.append(f"removed {reason}: {_quoted(text[a:b])}")
-            if n < first_kept:  # with the ", " after it
-                cut |= set(range(a, spans[n + 1][0]))
-            else:  # with the ", " before it
-                cut |= set(range(spans[n - 1][1], b))
-        if first_kept > 0 and text[start].isupper():  # "Wysyłka 24h, produkt nowy." → "Produkt nowy."
-            at = spans[first_kept][0]
-            chars[at] = (_upper(chars[at][0]), chars[at][1])
-        return cut
-
-    def sentence_case(self, text: str) -> str:
-        """Shouted words in lower case, sentences starting upper case; codes, acronyms, units kept."""
-        out = list(text)
-        previous = ""
-        for token in re.finditer(r"\S+", text):
-            keep = _has_digit(token[0]) or (len(token[0]) <= 3 and _is_number(previous))
-            previous = token[0]
-            if keep:
-                continue
-            for word in _WORD_RE.finditer(token[0]):
-                at, end = token.start() + word.start(), token.start() + word.end()
-                if (brand := self.brand_words.get(word[0].casefold())) is not None:
-                    out[at:end] = brand if len(brand) == len(word[0]) else word[0]
-                elif _shouted(word[0], alone=token[0] == word[0]):
-                    lowered = [_lower(ch) for ch in word[0]]
-                    if _starts_sentence(text, at):
-                        lowered[0] = word[0][0]
-                    out[at:end] = lowered
-        return "".join(out)
+    def line(self, runs: Line) -> Line:
+        cleaned, changes = _clean_line(runs, self.brand)
+        self.changes += changes
+        return cleaned
 
 
-def _unwrap_blocks(nodes: list[Node]) -> Iterator[Node]:
+# Sellers repeat whole paragraphs (warranty, shipping, contact details) in every offer, and one import
+# brings thousands of a seller's offers: each distinct line is cleaned once. Pure, so no result changes.
+@lru_cache(maxsize=4096)
+def _clean_line(runs: Line, brand: str | None) -> tuple[Line, tuple[str, ...]]:
+    """The line without spam clauses and shouting, white space collapsed (empty when nothing is left),
+    and the changes made.
+    """
+    changes: list[str] = []
+    line = _collapse_spaces(runs)
+    text = _joined(line)
+    if _may_hold_spam(text):  # most lines cannot: no need to split them into sentences and clauses
+        line = _cut_spam(line, text, changes)
+        text = _joined(line)
+    if _is_shouting(text) and (fixed := _sentence_case(text, brand)) != text:
+        changes.append(f"fixed capitals: {_quoted(text)} → {_quoted(fixed)}")
+        line = _retext(line, fixed)
+    return line, tuple(changes)
+
+
+def _cut_spam(line: Line, text: str, changes: list[str]) -> Line:
+    """The line without the spam clauses of its sentences (`text` is the line's text)."""
+    cuts: list[Span] = []
+    raised: list[int] = []
+    for start, end in _spans(_SENTENCE_END_RE, text, sentences=True):
+        sentence_cuts, raise_at = _spam_in_sentence(text, start, end, changes)
+        cuts += sentence_cuts
+        if raise_at is not None:
+            raised.append(raise_at)
+    if raised:
+        line = _retext(line, _raise_at(text, raised))
+    return _collapse_spaces(_without(line, cuts)) if cuts else line
+
+
+def _spam_in_sentence(text: str, start: int, end: int, changes: list[str]) -> tuple[list[Span], int | None]:
+    """The spans to cut in a sentence: its spam clauses, or all of it when all are spam. Then, when the
+    first clauses go, where the first clause kept starts, to start upper case ("Wysyłka 24h, produkt
+    nowy." → "Produkt nowy.").
+    """
+    body_end = start + len(text[start:end].rstrip().rstrip(".!?…"))
+    if not _may_hold_spam(text[start:body_end]):
+        return [], None
+    spans = [(start + a, start + b) for a, b in _spans(_CLAUSE_RE, text[start:body_end], sentences=False)]
+    reasons = [_spam_reason(text[a:b]) for a, b in spans]
+    if not any(reasons):
+        return [], None
+    if all(reasons):
+        found = ", ".join(dict.fromkeys(filter(None, reasons)))
+        changes.append(f"removed {found}: {_quoted(text[start:end].strip())}")
+        return [(start, end)], None
+    first_kept = reasons.index(None)
+    cuts = []
+    for n, ((a, b), reason) in enumerate(zip(spans, reasons, strict=True)):
+        if reason is None:
+            continue
+        changes.append(f"removed {reason}: {_quoted(text[a:b])}")
+        if n < first_kept:  # with the ", " after it
+            cuts.append((a, spans[n + 1][0]))
+        else:  # with the ", " before it
+            cuts.append((spans[n - 1][1], b))
+    raise_at = spans[first_kept][0] if first_kept > 0 and text[start].isupper() else None
+    return cuts, raise_at
+
+
+def _sentence_case(text: str, brand: str | None) -> str:
+    """Shouted words in lower case, sentences starting upper case; codes, acronyms, units kept."""
+    brand_words = {word.casefold(): word for word in (brand or "").split()}
+    out = list(text)
+    previous = ""
+    for token in _TOKEN_RE.finditer(text):
+        keep = _has_digit(token[0]) or (len(token[0]) <= 3 and _is_number(previous))
+        previous = token[0]
+        if keep:
+            continue
+        for word in _WORD_RE.finditer(token[0]):
+            at, end = token.start() + word.start(), token.start() + word.end()
+            if (spelled := brand_words.get(word[0].casefold())) is not None:
+                out[at:end] = spelled if len(spelled) == len(word[0]) else word[0]
+            elif _shouted(word[0], alone=token[0] == word[0]):
+                lowered = [_lower(ch) for ch in word[0]]
+                if _starts_sentence(text, at):
+                    lowered[0] = word[0][0]
+                out[at:end] = lowered
+    return "".join(out)
+
+
+def _unwrap_blocks(nodes: list[Node]) -> list[Node]:
     """Inline tags around blocks ("<b><p>…</p></b>", which nh3 lets through) go; the blocks stay."""
+    out: list[Node] = []
     for node in nodes:
         if isinstance(node, _Element) and node.tag in _INLINE and _has_block(node):
-            yield from _unwrap_blocks(node.children)
+            out += _unwrap_blocks(node.children)
         else:
-            yield node
+            out.append(node)
+    return out
 
 
 def _has_block(element: _Element) -> bool:
     elements = (child for child in element.children if isinstance(child, _Element))
-    return any(child.tag not in _INLINE | {"br"} or _has_block(child) for child in elements)
+    return any(child.tag not in _INLINE_OR_BR or _has_block(child) for child in elements)
 
 
-def _lines(nodes: list[Node]) -> Iterator[Chars]:
-    line: Chars = []
-    for ch, marks in _flatten(nodes, ()):
-        if ch == "\n" and marks == ("br",):
-            yield line
-            line = []
-        else:
-            line.append((ch, marks))
-    yield line
+def _lines(nodes: list[Node]) -> list[Line]:
+    """Inline content as lines of runs, split at every <br> (also one inside <b>…</b>)."""
+    if len(nodes) == 1 and isinstance(nodes[0], str):  # the usual "<p>text</p>" or "<li>text</li>"
+        return [((nodes[0], ()),)]
+    lines: list[list[Run]] = [[]]
+
+    def walk(nodes: list[Node], marks: Marks) -> None:
+        for node in nodes:
+            if isinstance(node, str):
+                if node:
+                    lines[-1].append((node, marks))
+            elif node.tag == "br":
+                lines.append([])
+            else:
+                walk(node.children, (*marks, node.tag))
+
+    walk(nodes, ())
+    return [tuple(line) for line in lines]
 
 
-def _flatten(nodes: list[Node], marks: tuple[str, ...]) -> Iterator[tuple[str, tuple[str, ...]]]:
-    for node in nodes:
-        if isinstance(node, str):
-            yield from ((ch, marks) for ch in node)
-        elif node.tag == "br":
-            yield "\n", ("br",)
-        else:
-            yield from _flatten(node.children, (*marks, node.tag))
+def _joined(runs: Line) -> str:
+    return "".join([text for text, _ in runs])
 
 
-def _collapse_spaces(chars: Chars) -> Chars:
-    out: Chars = []
-    for ch, marks in chars:
-        if ch.isspace():
-            if out and out[-1][0] != " ":
-                out.append((" ", marks))
-        else:
-            out.append((ch, marks))
-    while out and out[-1][0] == " ":
-        out.pop()
-    return out
+def _collapse_spaces(runs: Line) -> Line:
+    """Each stretch of white space as one space, marked like its first character; none at either end."""
+    out: list[Run] = []
+    after_space = True  # white space at the start of the line goes
+    for text, marks in runs:
+        words = text.split()
+        collapsed = " ".join(words)
+        if text[0].isspace() and not after_space:
+            collapsed = " " + collapsed
+        if words and text[-1].isspace():
+            collapsed += " "
+        if collapsed:
+            out.append((collapsed, marks))
+            after_space = collapsed[-1] == " "
+    if out and out[-1][0][-1] == " ":  # one space at most: the white space at the end goes too
+        text, marks = out.pop()
+        if text := text[:-1]:
+            out.append((text, marks))
+    return tuple(out)
 
 
-def _inline_nodes(chars: Chars) -> list[Node]:
-    """Characters back to text and inline elements: runs with the same tags share one element."""
-    nodes: list[Node] = []
+def _retext(runs: Line, text: str) -> Line:
+    """The runs with their characters replaced by those of `text`, of the same length."""
+    out: list[Run] = []
+    at = 0
+    for old, marks in runs:
+        out.append((text[at : at + len(old)], marks))
+        at += len(old)
+    return tuple(out)
+
+
+def _raise_at(text: str, positions: list[int]) -> str:
+    """The text with the characters at the positions in upper case (where that is one character)."""
+    chars = list(text)
+    for at in positions:
+        chars[at] = _upper(chars[at])
+    return "".join(chars)
+
+
+def _without(runs: Line, cuts: list[Span]) -> Line:
+    """The runs without the characters in the cut spans, which may overlap; emptied runs go."""
+    kept = _complement(cuts, sum(len(text) for text, _ in runs))
+    out: list[Run] = []
     start = 0
-    while start < len(chars):
-        marks = chars[start][1]
-        end = start
-        while end < len(chars) and chars[end][1] == marks:
-            end += 1
-        node: Node = "".join(ch for ch, _ in chars[start:end])
+    for text, marks in runs:
+        end = start + len(text)
+        pieces = [text[max(a, start) - start : min(b, end) - start] for a, b in kept if a < end and b > start]
+        if piece := "".join(pieces):
+            out.append((piece, marks))
+        start = end
+    return tuple(out)
+
+
+def _complement(cuts: list[Span], length: int) -> list[Span]:
+    """The spans of 0…length that no cut covers."""
+    kept: list[Span] = []
+    at = 0
+    for a, b in sorted(cuts):
+        if a > at:
+            kept.append((at, a))
+        at = max(at, b)
+    if at < length:
+        kept.append((at, length))
+    return kept
+
+
+def _inline_nodes(runs: Line) -> list[Node]:
+    """Runs back to text and inline elements: neighbouring runs with the same tags share one element."""
+    if len(runs) == 1 and not runs[0][1]:  # plain text, the usual line
+        return [runs[0][0]]
+    nodes: list[Node] = []
+    for marks, group in groupby(runs, key=itemgetter(1)):
+        node: Node = _joined(tuple(group))
         for tag in reversed(marks):
             node = _Element(tag, [node])
         nodes.append(node)
-        start = end
     return nodes
 
 
-def _spans(separator: re.Pattern[str], text: str, *, sentences: bool) -> list[tuple[int, int]]:
+def _spans(separator: re.Pattern[str], text: str, *, sentences: bool) -> list[Span]:
     """Sentences (each with the punctuation and space after it) or clauses (without the ", ")."""
     spans, start = [], 0
     for match in separator.finditer(text):
@@ -429,20 +580,27 @@ def _starts_sentence(text: str, at: int) -> bool:
 
 
 def _is_number(token: str) -> bool:
-    return bool(re.fullmatch(r"\d+(?:[.,]\d+)?", token))
+    return bool(_NUMBER_RE.fullmatch(token))
+
+
+def _may_hold_spam(text: str) -> bool:
+    return bool(_SPAM_HINT_RE.search(text.lower()))
 
 
 def _spam_reason(clause: str) -> str | None:
-    return next((reason for reason, pattern in _SPAM if pattern.search(clause)), None)
+    """The reason of the first spam rule the clause matches."""
+    lowered = clause.lower()
+    return next(
+        (rule.reason for rule in _SPAM if rule.hint.search(lowered) and rule.pattern.search(clause)), None
+    )
 
 
 def _is_shouting(text: str) -> bool:
-    letters = "".join(
-        word
-        for word in re.findall(r"[^\W\d_]+", " ".join(t for t in text.split() if not _has_digit(t)))
-        if word not in ACRONYMS
-    )
-    return len(letters) >= 8 and sum(ch.isupper() for ch in letters) >= 0.7 * len(letters)
+    """8 letters or more outside tokens with digits and outside acronyms, 70 % of them capitals."""
+    if any(map(str.isdigit, text)):  # else every token counts: no need to look at each
+        text = " ".join([token for token in text.split() if token.isalpha() or not _has_digit(token)])
+    letters = "".join([word for word in _WORD_RE.findall(text) if word not in ACRONYMS])
+    return len(letters) >= 8 and sum(map(str.isupper, letters)) >= 0.7 * len(letters)
 
 
 def _shouted(word: str, *, alone: bool) -> bool:
@@ -451,7 +609,7 @@ def _shouted(word: str, *, alone: bool) -> bool:
 
 
 def _has_digit(token: str) -> bool:
-    return any(ch.isdigit() for ch in token)
+    return any(map(str.isdigit, token))
 
 
 def _lower(ch: str) -> str:

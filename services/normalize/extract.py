@@ -51,6 +51,7 @@ PRODUCT_WORDS = frozenset({
 PLACEHOLDERS = frozenset({"bez marki", "inna", "inny", "no name", "noname", "brak", "nie dotyczy", "-"})
 _NETWORK_RE = re.compile(r"\d+G", re.IGNORECASE)
 _CATEGORY_SPLIT_RE = re.compile(r"\s*[>»›]\s*")
+_CATEGORY_SLASH_RE = re.compile(r"\s*/\s*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,7 @@ def extract_model(attributes: Mapping[str, Any], title: str) -> Guess[str]:
 def extract_category(category: str | None) -> Guess[tuple[str, ...]]:
     if not category or not category.strip():
         return Guess(None, 0.0)
-    separator = _CATEGORY_SPLIT_RE if _CATEGORY_SPLIT_RE.search(category) else re.compile(r"\s*/\s*")
+    separator = _CATEGORY_SPLIT_RE if _CATEGORY_SPLIT_RE.search(category) else _CATEGORY_SLASH_RE
     parts = (part.strip() for part in separator.split(category))
     path = tuple(part for part in parts if part and not is_separator(part))
     return Guess(path or None, 1.0 if path else 0.0, "category field")

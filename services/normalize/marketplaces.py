@@ -18,13 +18,14 @@ degree sign, which is a unit).
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-_SEPARATORS = frozenset("-–—|/+&,;:·(")
+_SEPARATORS = "-–—|/+&,;:·("  # as str.strip() takes them: a token it empties holds only these
 _TRAILING = ",;:/-–—|("
 _EMOJI_PARTS = frozenset("\ufe0e\ufe0f\u20e3")
 
@@ -42,13 +43,21 @@ class MarketplaceRules:
 
     def count_length(self, title: str) -> int:
         """The title's length as this marketplace counts it."""
-        weights = self.character_weights
-        if not weights:
-            return len(title)
-        return sum(weights.get(ch, 1) for ch in title)
+        # str.count finds each weighted character at C speed; summing weights per character would not.
+        return len(title) + sum(
+            (weight - 1) * title.count(ch) for ch, weight in self.character_weights.items()
+        )
 
     def is_forbidden(self, ch: str) -> bool:
         return ch in self.forbidden_characters or (self.forbid_symbols and _is_symbol(ch))
+
+    def refused(self, text: str) -> list[str]:
+        """The characters of the text this marketplace refuses, each once, in the order they come."""
+        if self.forbidden_characters.isdisjoint(text) and not (
+            self.forbid_symbols and _may_hold_symbols(text)
+        ):
+            return []  # the usual title: no need to look at each character
+        return [ch for ch in dict.fromkeys(text) if self.is_forbidden(ch)]
 
 
 _AMAZON_FORBIDDEN = frozenset("!$?_{}^¬¦")
@@ -94,10 +103,11 @@ def fit_title(title: str, marketplace: str) -> FittedTitle:
     """The title made to pass the marketplace's rules (see the module's docstring), and what changed."""
     rules = rules_for(marketplace)
     changes: list[str] = []
-    forbidden = [ch for ch in dict.fromkeys(title) if rules.is_forbidden(ch)]
-    if forbidden:
+    plain = _plain(title)
+    if forbidden := rules.refused(title):
         changes.append(f"removed characters {rules.name} refuses: {_listed(forbidden)}")
-    words = "".join(" " if rules.is_forbidden(ch) else ch for ch in _plain(title)).split()
+        plain = plain.translate(dict.fromkeys(map(ord, forbidden), " "))
+    words = plain.split()
     if rules.max_word_repeats is not None:
         words = _drop_repeats(words, rules.max_word_repeats, changes)
     if (tidy := _tidy(words)) != words:
@@ -123,7 +133,7 @@ def check_title(title: str, marketplace: str) -> list[str]:
     if length > rules.max_title_length:
         how = " as Allegro counts them" if rules.character_weights else ""
         problems.append(f"too long: {length} characters{how}, at most {rules.max_title_length}")
-    if forbidden := [ch for ch in dict.fromkeys(title) if rules.is_forbidden(ch)]:
+    if forbidden := rules.refused(title):
         problems.append(f"characters {rules.name} refuses: {_listed(forbidden)}")
     if _plain(title) != title or " ".join(title.split()) != title:
         problems.append("extra white space or control characters")
@@ -140,6 +150,8 @@ def check_title(title: str, marketplace: str) -> list[str]:
 
 def _plain(text: str) -> str:
     """White space and control characters as spaces; invisible format characters and surrogates gone."""
+    if text.isprintable():  # holds none of them (nor white space other than " "): the usual title
+        return text
     out = []
     for ch in text:
         category = unicodedata.category(ch)
@@ -176,7 +188,7 @@ def _word_key(word: str) -> str:
 
 
 def _is_separator(word: str) -> bool:
-    return all(ch in _SEPARATORS for ch in word)
+    return not word.strip(_SEPARATORS)
 
 
 def _tidy(words: list[str]) -> list[str]:
@@ -212,6 +224,14 @@ def _shorten(words: list[str], rules: MarketplaceRules, changes: list[str]) -> l
         changes.append(f"cut the word '{words[0][:30]}…' to fit")
         kept = [cut]
     return _tidy(kept)
+
+
+# ASCII characters, letters, digits and "_" (all \w) are never symbols: a text of only these holds none.
+_NO_SYMBOLS_RE = re.compile(r"[\x00-\x7f\w]*")
+
+
+def _may_hold_symbols(text: str) -> bool:
+    return not _NO_SYMBOLS_RE.fullmatch(text)
 
 
 def _is_symbol(ch: str) -> bool:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 _INVISIBLE_RE = re.compile("[\u00ad\u200b\u200c\u200e\u200f\u2060\ufeff]")
 _DECORATIVE = (
@@ -55,8 +56,9 @@ _BANGS_RE = re.compile(r"[!?¡¿]{2,}|(?<!\S)[!?](?!\S)")
 
 _EMPTY_BRACKETS_RE = re.compile(r"\(\s*\)|\[\s*\]")
 _SPACE_BEFORE_COMMA_RE = re.compile(r"\s+([,;])")
-_SEPARATORS = frozenset("-–—|/+,;:·*~")
+_SEPARATORS = "-–—|/+,;:·*~"  # as str.strip() takes them: a token it empties holds only these
 _LETTERS_RE = re.compile(r"[^\W\d_]+")
+_WORD_SPLIT_RE = re.compile(r"\S+")
 
 # ALL-CAPS words of up to four letters that are words, not acronyms (Polish, German, English).
 MINOR_WORDS = frozenset(
@@ -81,11 +83,12 @@ def clean_title(title: str, *, brand: str | None) -> CleanTitle:
     text = _remove(_DECORATIVE_RE, text, changes, "removed decorative symbols")
     text = _remove(_EMOJI_RE, text, changes, "removed emoji")
     for pattern in (_PROMO_RE, _CAPS_PROMO_RE):
-        changes.extend(f"removed promo phrase '{' '.join(m[0].split())}'" for m in pattern.finditer(text))
-        text = pattern.sub(" ", text)
-    changes.extend(f"removed '{match[0]}'" for match in _BANGS_RE.finditer(text))
-    text = _tidy(_BANGS_RE.sub(" ", text))
-    if not any(ch.isalnum() for ch in text):
+        text, found = _cut(pattern, text)
+        changes.extend(f"removed promo phrase '{' '.join(phrase.split())}'" for phrase in found)
+    text, found = _cut(_BANGS_RE, text)
+    changes.extend(f"removed '{bangs}'" for bangs in found)
+    text = _tidy(text)
+    if not any(map(str.isalnum, text)):
         kept = " ".join(title.split())
         return CleanTitle(kept, ["kept the title as given: cleaning would leave no words"])
     if brand and brand.strip():
@@ -93,11 +96,23 @@ def clean_title(title: str, *, brand: str | None) -> CleanTitle:
     return CleanTitle(_fix_capitals(text, brand, changes), _unique(changes))
 
 
+def _cut(pattern: re.Pattern[str], text: str) -> tuple[str, list[str]]:
+    """The text with each match replaced by a space, and the matches: one pass over the text."""
+    found: list[str] = []
+
+    def cut(match: re.Match[str]) -> str:
+        found.append(match[0])
+        return " "
+
+    return pattern.sub(cut, text), found
+
+
 def _remove(pattern: re.Pattern[str], text: str, changes: list[str], message: str) -> str:
-    shown = dict.fromkeys(match[0] for match in pattern.finditer(text) if set(match[0]) - _JOINERS)
+    text, found = _cut(pattern, text)
+    shown = dict.fromkeys(symbols for symbols in found if set(symbols) - _JOINERS)
     if shown:
         changes.append(f"{message} '{' '.join(shown)}'")
-    return pattern.sub(" ", text)
+    return text
 
 
 def _tidy(text: str) -> str:
@@ -117,7 +132,7 @@ def _tidy(text: str) -> str:
 
 def is_separator(word: str) -> bool:
     """A token made of separator characters only: "-", "|", "/", "+", "," …"""
-    return all(ch in _SEPARATORS for ch in word)
+    return not word.strip(_SEPARATORS)
 
 
 def _spell_brand(text: str, brand: str, changes: list[str]) -> str:
@@ -129,6 +144,7 @@ def _spell_brand(text: str, brand: str, changes: list[str]) -> str:
     return _brand_re(brand).sub(spell, text)
 
 
+@lru_cache(maxsize=1024)  # a job brings many offers of each brand: compile its pattern once
 def _brand_re(brand: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w){re.escape(brand)}(?!\w)", re.IGNORECASE)
 
@@ -137,10 +153,11 @@ def _fix_capitals(text: str, brand: str | None, changes: list[str]) -> str:
     brand = (brand or "").strip()
     brand_spans = [m.span() for m in _brand_re(brand).finditer(text)] if brand else []
     words = []
-    for match in re.finditer(r"\S+", text):
+    for match in _WORD_SPLIT_RE.finditer(text):
         word = match[0]
         in_brand = any(start < match.end() and match.start() < end for start, end in brand_spans)
-        if not in_brand and not any(ch.isdigit() for ch in word):
+        # Only a word with a capital can be changed: most are in lower case.
+        if not in_brand and any(map(str.isupper, word)) and not any(map(str.isdigit, word)):
             fixed = _fix_token(word, first=match.start() == 0)
             if fixed != word:
                 changes.append(f"'{word}' → '{fixed}'")

@@ -45,6 +45,7 @@ UNIT_KINDS = {
 }  # fmt: skip
 
 _SPACES = "[\x20\u00a0\u202f]"
+_SPACES_RE = re.compile(_SPACES)
 _PLAIN_NUMBER = r"(?P<number>\d+(?:[.,]\d+)?)"
 _NUMBER = rf"(?P<number>\d{{1,3}}(?:{_SPACES}\d{{3}})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?)"
 
@@ -95,7 +96,7 @@ def _ambiguous(match: re.Match[str]) -> bool:
 
 
 def _quantity(match: re.Match[str]) -> Quantity:
-    number = re.sub(_SPACES, "", match["number"]).replace(",", ".")
+    number = _SPACES_RE.sub("", match["number"]).replace(",", ".")
     unit, factor = _UNITS[match["unit"].lower()]
     return Quantity(_tidy(Decimal(number) * factor), unit)
 

@@ -1,5 +1,11 @@
-import pytest
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
 
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from services.normalize import descriptions
 from services.normalize.descriptions import CleanDescription, CleanImages, clean_description, clean_images
 
 ALLEGRO_DESCRIPTION = (
@@ -208,3 +214,134 @@ def test_cleaning_twice_changes_nothing(source):
     again = clean_description(once.html, brand="Sony")
 
     assert (again.html, again.text, again.changes) == (once.html, once.text, [])
+
+
+def test_a_repeated_description_gives_each_caller_its_own_changes():
+    clean_description(ALLEGRO_DESCRIPTION).changes.append("added by a caller")
+
+    again = clean_description(ALLEGRO_DESCRIPTION)
+
+    assert again.changes == [
+        "removed shipping promise, invoice note: 'Wysyłka w 24 godziny, faktura VAT 23%.'"
+    ]
+
+
+# The shortcuts behind the speed, each held to what it stands for.
+
+
+class _HtmlParserTree(HTMLParser):
+    """The tree the standard HTML parser reads, built by the rules _parse states."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack = [descriptions._Element("")]
+
+    def handle_starttag(self, tag, attrs):
+        element = descriptions._Element(tag)
+        self.stack[-1].children.append(element)
+        if tag != "br":
+            self.stack.append(element)
+
+    def handle_endtag(self, tag):
+        for depth in range(len(self.stack) - 1, 0, -1):
+            if self.stack[depth].tag == tag:
+                del self.stack[depth:]
+                return
+
+    def handle_data(self, data):
+        children = self.stack[-1].children
+        if children and isinstance(children[-1], str):  # the parser may hand one text in pieces
+            children[-1] += data
+        else:
+            children.append(data)
+
+
+def _read_by_html_parser(safe_html):
+    parser = _HtmlParserTree()
+    parser.feed(safe_html)
+    parser.close()
+    return parser.stack[0].children
+
+
+# Scraped HTML: every kind of tag, attributes, entities, stray "<" and ">", tags left open or never opened.
+scraped_html = st.lists(
+    st.sampled_from(
+        ["<p>", "</p>", "<P class='x'>", "<br>", "<br/>", "<b>", "</b>", "<strong>", "</strong>", "<i>",
+         "</i>", "<em>", "</em>", "<ul>", "</ul>", "<ol>", "<li>", "</li>", "<table>", "<tr>", "<td>",
+         "</td>", "<th>", "</tr>", "</table>", "<h2>", "</h2>", "<h3>", "<div>", "</div>", "<span>",
+         '<a href="x">', "</a>", "<script>x()</script>", "<style>p{}</style>", "<img src=x>", "<!-- c -->",
+         "Tekst", " ", "\n", "\u00a0", "&amp;", "&lt;", "&gt;", "&nbsp;", "&quot;", "&#8230;", "&", "<", ">",
+         "< p>", "Zażółć"]
+    ),
+    max_size=30,
+).map("".join)  # fmt: skip
+
+
+@given(scraped_html)
+@example("<b><p>Opis</p></b><table><tr><td>a</td></tr></table>")
+def test_reads_sanitized_html_as_an_html_parser_does(source):
+    safe_html = descriptions._sanitize(source)
+
+    assert descriptions._parse(safe_html) == _read_by_html_parser(safe_html)
+
+
+# Text near spam: pieces of every pattern in any case, and the letters re.IGNORECASE matches in more forms.
+spammy_text = st.lists(
+    st.sampled_from(
+        ["tel.", "TEL", "Telefon:", "kom.", "+48", "0048", "600", "100", "200", "22", "123-45-67", "(", ")",
+         " ", "  ", "-", ",", ".", ":", "@", "jan", "sklep", "SKLEP", "ſklep", ".pl", ".PL", ".com", ".de",
+         "www.", "WWW.", "http://", "HTTPS://", "zapraszamy", "ZAPRASZAMY", "do", "naszego", "sklepu",
+         "innych", "İnnych", "ınnych", "zobacz", "ZOBACZ", "inne", "pozostałe", "nasze", "aukcje", "oferty",
+         "przedmıoty", "wysyłka", "WYSYŁKA", "wysylamy", "w", "ciągu", "24", "24h", "H", "godz", "faktura",
+         "FAKTURY", "\u212aFaktur", "VAT", "FV", "fv", "23", "%", "\u212a", "ſ", "İ", "ı", "Σ", "a", "1"]
+    ),
+    max_size=25,
+).map("".join)  # fmt: skip
+
+
+@settings(max_examples=500)
+@given(spammy_text)
+@example("Zadzwoń: +48 600-100-200")
+@example("tel. 0048 1")
+@example("WYSYŁKA W CIĄGU 24H")
+@example("Zapraſzamy do ſklepu")
+@example("Zobacz ınne aukcje")
+@example("\u212aOM. 600 100 200")
+def test_spam_hints_find_whatever_the_spam_patterns_find(text):
+    lowered = text.lower()
+
+    for rule in descriptions._SPAM:
+        if rule.pattern.search(text):
+            assert rule.hint.search(lowered), rule.reason
+            assert descriptions._SPAM_HINT_RE.search(lowered), rule.reason
+
+
+def _scheme_by_urlsplit(url):
+    try:
+        parts = urlsplit(url)
+    except ValueError as error:
+        return repr(error)
+    scheme = parts.scheme.lower()
+    return scheme if scheme in ("http", "https") and parts.netloc else None
+
+
+# URL-like text: schemes in any case, hosts with odd characters, brackets, white space, control characters.
+url_like = st.lists(
+    st.sampled_from(
+        ["http", "https", "HTTPS", "ftp", ":", "//", "/", "a", "ą", ".", "-", "_", "[", "]", "::1", "?", "#",
+         "@", " ", "\t", "\n", "\x01", "%20", "x.pl", ":8080", "\u2100", "1"]
+    ),
+    max_size=12,
+).map("".join)  # fmt: skip
+
+
+@given(url_like)
+@example("https://a.allegroimg.com/original/1/2.jpg")
+@example("http://[::1/a.jpg")
+def test_reads_url_schemes_as_urlsplit_does(url):
+    try:
+        scheme = descriptions._web_scheme(url)
+    except ValueError as error:
+        scheme = repr(error)
+
+    assert scheme == _scheme_by_urlsplit(url)

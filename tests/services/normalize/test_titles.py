@@ -1,6 +1,8 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from services.normalize.titles import clean_title
+from services.normalize.titles import clean_title, is_separator
 
 
 @pytest.mark.parametrize(
@@ -101,3 +103,8 @@ def test_cleaning_twice_changes_nothing(title):
     once = clean_title(title, brand="Sony").text
 
     assert clean_title(once, brand="Sony").text == once
+
+
+@given(st.text(alphabet="-–—|/+,;:·*~ a1(", max_size=6))
+def test_separators_are_tokens_of_separator_characters_only(token):
+    assert is_separator(token) == all(ch in "-–—|/+,;:·*~" for ch in token)
