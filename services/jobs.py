@@ -27,7 +27,6 @@ class JobNotFound(LookupError):
 
 @dataclass
 class ItemCounts:
-    total: int = 0
     by_status: Counter[str] = field(default_factory=Counter)
     outcomes: Counter[str] = field(default_factory=Counter)
     stages: dict[str, StageCounts] = field(default_factory=dict)
@@ -52,7 +51,7 @@ def count_items(session: Session, job_id: uuid.UUID, total: int) -> ItemCounts:
         .where(JobItem.job_id == job_id)
         .group_by(JobItem.stage, JobItem.status, JobItem.outcome)
     ).all()
-    counts = ItemCounts(total=total, stages={stage: StageCounts() for stage in PIPELINE})
+    counts = ItemCounts(stages={stage: StageCounts() for stage in PIPELINE})
     seen = 0
     for stage, status, outcome, n in rows:
         seen += n
@@ -69,6 +68,11 @@ def count_items(session: Session, job_id: uuid.UUID, total: int) -> ItemCounts:
                 counts.stages[earlier].failed += n
     counts.by_status[ItemStatus.PENDING] += max(total - seen, 0)
     return counts
+
+
+def _current_counts(session: Session, job_id: uuid.UUID) -> ItemCounts:
+    total = session.execute(select(ImportJob.total_products).where(ImportJob.id == job_id)).scalar_one()
+    return count_items(session, job_id, total)
 
 
 def begin_job(session: Session, job_id: uuid.UUID) -> list[int]:
@@ -102,8 +106,7 @@ def finish_if_done(session: Session, job_id: uuid.UUID) -> str | None:
 
     Called after each chunk commits: the last chunk to commit sees every other chunk's work.
     """
-    total = session.execute(select(ImportJob.total_products).where(ImportJob.id == job_id)).scalar_one()
-    counts = count_items(session, job_id, total)
+    counts = _current_counts(session, job_id)
     if counts.pending:
         return None
     status = JobStatus.COMPLETED_WITH_ERRORS if counts.failed else JobStatus.COMPLETED
@@ -123,8 +126,7 @@ def finish_if_done(session: Session, job_id: uuid.UUID) -> str | None:
 
 def fail_job(session: Session, job_id: uuid.UUID, reason: str) -> None:
     """The job as a whole could not run: it ends `failed`, with the reason."""
-    total = session.execute(select(ImportJob.total_products).where(ImportJob.id == job_id)).scalar_one()
-    counts = count_items(session, job_id, total)
+    counts = _current_counts(session, job_id)
     session.execute(
         update(ImportJob)
         .where(ImportJob.id == job_id, ImportJob.status.in_([JobStatus.PENDING, JobStatus.RUNNING]))

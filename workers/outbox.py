@@ -26,23 +26,15 @@ def send_after_commit(session: Session, message: dramatiq.Message[Any]) -> None:
     session.info.setdefault(_PENDING, []).append(message)
 
 
-def messages_sent(session: Session) -> bool:
-    """Whether every message of the last commit went out (False: the sweeper will re-send)."""
-    return bool(session.info.get("messages_sent", True))
-
-
 @event.listens_for(Session, "after_commit")
 def _send_pending(session: Session) -> None:
     messages: list[dramatiq.Message[Any]] = session.info.pop(_PENDING, [])
-    all_sent = True
     broker = dramatiq.get_broker()
     for message in messages:
         try:
             broker.enqueue(message)
         except Exception as exc:  # Redis down or unreachable: the data is safe in Postgres.
-            all_sent = False
             log.warning("outbox.send_failed", actor=message.actor_name, error=str(exc) or type(exc).__name__)
-    session.info["messages_sent"] = all_sent
 
 
 @event.listens_for(Session, "after_soft_rollback")
