@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.routes import health, imports, products
+from api.routes import health, imports, pricing_profiles, products, rules
 from services.logging import configure_logging
 from services.settings import Settings, get_settings
 
@@ -59,6 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(imports.router)
     app.include_router(products.router)
+    app.include_router(pricing_profiles.router)
+    app.include_router(rules.router)
     return app
 
 

@@ -3,7 +3,10 @@
 from models.base import Base
 from models.bulk_job import BulkJob
 from models.import_job import ChunkStatus, ImportJob, ItemOutcome, ItemStatus, JobChunk, JobItem, JobStatus
+from models.listing import Listing
+from models.pricing import PriceRecord, PricingProfileRow
 from models.product import Product, ProductStatus
+from models.rules import RuleRow, RuleTemplateRow
 from models.sync_log import SyncLog
 from models.webhook import Webhook
 
@@ -17,8 +20,13 @@ __all__ = [
     "JobChunk",
     "JobItem",
     "JobStatus",
+    "Listing",
+    "PriceRecord",
+    "PricingProfileRow",
     "Product",
     "ProductStatus",
+    "RuleRow",
+    "RuleTemplateRow",
     "SyncLog",
     "Webhook",
 ]

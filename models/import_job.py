@@ -86,6 +86,8 @@ class JobItem(Base):
     outcome: Mapped[str | None] = mapped_column(String(16))
     # [{"field": ..., "error": ...}] when the item failed.
     errors: Mapped[list[Any] | None]
+    # ok / warning / blocked, once scored: the job's analysis counts these.
+    evaluation: Mapped[str | None] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(SmallInteger, server_default="0")
     updated_at: Mapped[datetime] = updated_at_column()
 

@@ -14,7 +14,11 @@ from models.base import Base, created_at_column, updated_at_column
 
 
 class ProductStatus:
+    """How far the product got, as the seed's clients read it in `by_status`."""
+
     IMPORTED = "imported"
+    NORMALIZED = "normalized"
+    SCORED = "scored"  # normalized, priced and scored: the price stage changes no product row
 
 
 class Product(Base):
@@ -56,5 +60,16 @@ class Product(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     offer_hash: Mapped[str] = mapped_column(String(64))
     last_import_job_id: Mapped[uuid.UUID | None]
+    # Written by the normalize stage: the columns people filter on, and the whole result (with
+    # what was changed and why) for the explain endpoint. normalize_key: the inputs it came from.
+    normalized_title: Mapped[str | None] = mapped_column(Text)
+    normalized_brand: Mapped[str | None] = mapped_column(Text)
+    model: Mapped[str | None] = mapped_column(Text)
+    category_path: Mapped[str | None] = mapped_column(Text)
+    specifications: Mapped[list[Any] | None]
+    normalized: Mapped[dict[str, Any] | None]
+    normalize_key: Mapped[str | None] = mapped_column(String(64))
+    # Written by the score stage: the worst evaluation over the product's marketplaces.
+    evaluation: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()

@@ -10,3 +10,12 @@ PUBLISH = "publish"
 
 ORDER = (IMPORT, NORMALIZE, PRICE, SCORE, PUBLISH)
 INDEX = {stage: position for position, stage in enumerate(ORDER)}
+
+# The stages every job runs. Publishing joins when a job asks for it, once it is built.
+PIPELINE = (IMPORT, NORMALIZE, PRICE, SCORE)
+
+
+def next_stage(stage: str) -> str | None:
+    """The stage after `stage` in the pipeline; None after the last."""
+    position = PIPELINE.index(stage) + 1
+    return PIPELINE[position] if position < len(PIPELINE) else None

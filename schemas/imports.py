@@ -6,7 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+
+from services.normalize.marketplaces import MARKETPLACES
 
 
 class ImportOptions(BaseModel):
@@ -19,6 +21,14 @@ class ImportOptions(BaseModel):
     publish: bool = False
     pricing_profile: str | None = Field(default=None, max_length=100)
     callback_url: HttpUrl | None = None
+
+    @field_validator("marketplaces")
+    @classmethod
+    def _known_marketplaces(cls, value: list[str]) -> list[str]:
+        ids = [marketplace.strip().lower() for marketplace in value]
+        if unknown := [m for m in ids if m not in MARKETPLACES]:
+            raise ValueError(f"unknown marketplace {unknown[0]!r}; known: {', '.join(MARKETPLACES)}")
+        return list(dict.fromkeys(ids))  # in the order given, each once
 
 
 class ImportAccepted(BaseModel):
@@ -63,6 +73,8 @@ class JobRead(BaseModel):
     stages: dict[str, StageCounts]
     # What the import did: created / updated / unchanged / duplicate.
     outcomes: dict[str, int]
+    # The seller's rules over the scored items: how many are ok, have a warning, are blocked.
+    analysis: dict[str, int]
     progress: float
     # The failed items' errors, the first ones by position (`failed_products` says how many failed).
     errors: list[JobError]

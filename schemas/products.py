@@ -7,7 +7,24 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ListingRead(BaseModel):
+    """A product on one target marketplace: its title, price, quality and evaluation."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    marketplace: str
+    title: str | None
+    price: Decimal | None
+    currency: str | None
+    price_status: str | None
+    proposed_price: Decimal | None
+    quality_score: int | None
+    grade: str | None
+    evaluation: str | None
+    updated_at: datetime
 
 
 class ProductRead(BaseModel):
@@ -38,6 +55,17 @@ class ProductRead(BaseModel):
     last_import_job_id: uuid.UUID | None
     created_at: datetime
     updated_at: datetime
+    # What the stages made of it.
+    normalized_title: str | None
+    normalized_brand: str | None
+    model: str | None
+    category_path: str | None
+    evaluation: str | None
+    listings: list[ListingRead] = Field(default_factory=list)
+
+
+class ProductDetail(ProductRead):
+    specifications: list[Any] | None
 
 
 class ProductPage(BaseModel):
@@ -57,3 +85,44 @@ class ProductStats(BaseModel):
     total_products: int
     by_status: dict[str, int]
     by_source: dict[str, int]
+    by_evaluation: dict[str, int]
+
+
+class PriceExplanation(BaseModel):
+    """The latest price decision on one marketplace, step by step."""
+
+    summary: str  # the steps in one line, as a seller reads them
+    price: Decimal | None
+    currency: str
+    status: str  # priced / needs_review / no_price
+    applied: bool
+    strategy_used: str | None
+    floor: Decimal | None
+    steps: list[str]
+    reasons: list[str]
+    competitors: list[dict[str, Any]]  # every offer, with is_outlier, counted and the reason if not
+    profile: str
+    marketplace_fee_percent: Decimal | None
+    rates_as_of: str | None
+    job_id: uuid.UUID | None
+    decided_at: datetime
+
+
+class MarketplaceExplanation(BaseModel):
+    listing: ListingRead
+    title_changes: list[str]  # how the clean title was fitted to this marketplace
+    price: PriceExplanation | None
+    quality: dict[str, Any] | None  # score, grade, parts (with their checks) and fixes
+    rules: dict[str, Any] | None  # status, the rules that fired and why, preference
+
+
+class ProductExplanation(BaseModel):
+    """`GET /api/products/{id}/explain`: every stage's result for one product, and why."""
+
+    product_id: int
+    source_id: str
+    original_title: str
+    status: str
+    evaluation: str | None
+    normalize: dict[str, Any] | None  # brand/model/category with confidence, specs, EAN check, changes
+    marketplaces: dict[str, MarketplaceExplanation]

@@ -93,10 +93,31 @@ def watch_sample_import(base_url: str, secret: str, size: int) -> None:
         print(
             f"  job {job['status']:<22} progress {job['progress']:>6.1%}  stages {json.dumps(job['stages'])}"
         )
-    summary = {key: job[key] for key in ("status", "total_products", "processed_products", "failed_products",
-                                         "outcomes", "stages", "created_at", "completed_at")}  # fmt: skip
+    keys = ("status", "total_products", "processed_products", "failed_products", "outcomes", "stages",
+            "analysis", "created_at", "completed_at")  # fmt: skip
+    summary = {key: job[key] for key in keys}
     summary["errors (first 5)"] = job["errors"][:5]
     print(f"\nGET {accepted['status_url']} (abridged):\n{json.dumps(summary, indent=2, ensure_ascii=False)}")
+    _show_one_product(base_url, accepted["job_id"])
+
+
+def _show_one_product(base_url: str, job_id: str) -> None:
+    """One product of the sample, as the explain endpoint tells its story."""
+    page = httpx.get(f"{base_url}/api/products", params={"job_id": job_id, "page_size": 1}, timeout=10).json()
+    if not page["items"]:
+        return
+    product_id = page["items"][0]["id"]
+    explained = httpx.get(f"{base_url}/api/products/{product_id}/explain", timeout=10).json()
+    print(f"\nGET /api/products/{product_id}/explain (abridged):")
+    print(f"  scraped title:    {explained['original_title']}")
+    for marketplace, result in explained["marketplaces"].items():
+        listing, price, quality = result["listing"], result["price"] or {}, result["quality"] or {}
+        print(f"  {marketplace:<12} title: {listing['title']}")
+        print(f"  {'':<12} price: {listing['price']} {listing['currency']} ({listing['price_status']})"
+              f" because {price.get('summary', '-')}")  # fmt: skip
+        fixes = "; ".join(quality.get("fixes", [])[:3]) or "none"
+        print(f"  {'':<12} quality {listing['quality_score']} ({listing['grade']}),"
+              f" rules: {listing['evaluation']}; fixes: {fixes}")  # fmt: skip
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -70,7 +70,8 @@ def _options(value: object) -> ImportOptions:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise InvalidEnvelope(f'"options.{where}": {first["msg"]}') from None
+        message = first["msg"].removeprefix("Value error, ")  # our validators' own words
+        raise InvalidEnvelope(f'"options.{where}": {message}') from None
 
 
 def parse_import_body(body: object, *, default_source: str, max_products: int) -> ImportRequest:

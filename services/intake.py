@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from models import ImportJob, JobStatus, Webhook
+from models import ImportJob, JobStatus, PricingProfileRow, Webhook
 from models.db import psycopg_connection
 from services.envelope import ImportRequest
 
@@ -24,6 +24,10 @@ SOURCE_ID_MAX_LENGTH = 255
 
 class IdempotencyKeyReused(ValueError):
     """The same Idempotency-Key came with a different body."""
+
+
+class UnknownPricingProfile(ValueError):
+    """`options.pricing_profile` names no stored profile."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +60,8 @@ def accept_import(
     idempotency_key: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> AcceptedImport:
+    if (name := request.options.pricing_profile) is not None:
+        _check_profile(session, name)
     job_id = uuid.uuid4()
     received = len(request.products)
     inserted = session.execute(
@@ -101,6 +107,13 @@ def accept_import(
     session.flush()
     _store_chunks(session, job_id, request.products, chunk_size)
     return AcceptedImport(job_id, JobStatus.PENDING, received, created=True)
+
+
+def _check_profile(session: Session, name: str) -> None:
+    # Said now, to the sender, rather than as a failure of every product at the price stage.
+    names = list(session.scalars(select(PricingProfileRow.name).order_by(PricingProfileRow.name)))
+    if name not in names:
+        raise UnknownPricingProfile(f"no pricing profile named {name!r}; known: {', '.join(names)}")
 
 
 def duplicate_positions(products: list[Any]) -> set[int]:

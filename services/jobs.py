@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from models import ChunkStatus, ImportJob, ItemStatus, JobChunk, JobItem, JobStatus, stages
 from schemas.imports import JobError, JobRead, StageCounts
+from services.normalize import DEFAULT_MARKETPLACES
 
-# The stages built so far; normalize, price, score and publish join as they land.
-PIPELINE = (stages.IMPORT,)
+PIPELINE = stages.PIPELINE
 
 
 class JobNotFound(LookupError):
@@ -30,6 +30,8 @@ class ItemCounts:
     by_status: Counter[str] = field(default_factory=Counter)
     outcomes: Counter[str] = field(default_factory=Counter)
     stages: dict[str, StageCounts] = field(default_factory=dict)
+    # ok / warning / blocked of the scored items: the seed's analysis counts
+    evaluations: Counter[str] = field(default_factory=Counter)
 
     @property
     def pending(self) -> int:
@@ -47,17 +49,19 @@ class ItemCounts:
 def count_items(session: Session, job_id: uuid.UUID, total: int) -> ItemCounts:
     """Counts by stage and status; products whose chunk is not imported yet count as pending."""
     rows = session.execute(
-        select(JobItem.stage, JobItem.status, JobItem.outcome, func.count())
+        select(JobItem.stage, JobItem.status, JobItem.outcome, JobItem.evaluation, func.count())
         .where(JobItem.job_id == job_id)
-        .group_by(JobItem.stage, JobItem.status, JobItem.outcome)
+        .group_by(JobItem.stage, JobItem.status, JobItem.outcome, JobItem.evaluation)
     ).all()
     counts = ItemCounts(stages={stage: StageCounts() for stage in PIPELINE})
     seen = 0
-    for stage, status, outcome, n in rows:
+    for stage, status, outcome, evaluation, n in rows:
         seen += n
         counts.by_status[status] += n
         if outcome:
             counts.outcomes[outcome] += n
+        if evaluation:
+            counts.evaluations[evaluation] += n
         # An item has passed every stage before its current one, and its current one if done.
         for earlier in PIPELINE:
             if stages.INDEX[earlier] < stages.INDEX[stage] or (
@@ -98,6 +102,39 @@ def begin_job(session: Session, job_id: uuid.UUID) -> list[int]:
             .where(JobChunk.job_id == job_id, JobChunk.status == ChunkStatus.PENDING)
             .order_by(JobChunk.number)
         )
+    )
+
+
+def waiting_stage_chunks(session: Session, job_id: uuid.UUID) -> list[tuple[str, int]]:
+    """(stage, chunk number) of each imported chunk whose items wait at a later stage: what to
+    send again when a job's messages were lost."""
+    rows = session.execute(
+        text(
+            "SELECT DISTINCT i.stage, c.number FROM job_chunks c JOIN job_items i ON i.job_id = c.job_id"
+            " AND i.position >= c.first_position AND i.position < c.first_position + c.size"
+            " WHERE c.job_id = :job_id AND c.status = :done AND i.status = :pending AND i.stage <> :import"
+            " ORDER BY c.number"
+        ),
+        {"job_id": job_id, "done": ChunkStatus.DONE, "pending": ItemStatus.PENDING, "import": stages.IMPORT},
+    ).all()
+    return [(stage, number) for stage, number in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class JobPlan:
+    """What a job asked of the stages (its `options`, with the defaults filled in)."""
+
+    marketplaces: tuple[str, ...]
+    pricing_profile: str | None
+
+
+def job_plan(session: Session, job_id: uuid.UUID) -> JobPlan:
+    options = session.execute(select(ImportJob.options).where(ImportJob.id == job_id)).scalar_one_or_none()
+    if options is None:
+        raise JobNotFound(str(job_id))
+    return JobPlan(
+        marketplaces=tuple(options.get("marketplaces") or DEFAULT_MARKETPLACES),
+        pricing_profile=options.get("pricing_profile"),
     )
 
 
@@ -233,6 +270,7 @@ def job_view(session: Session, job_id: uuid.UUID, *, errors_limit: int = 100) ->
         failed_products=counts.failed,
         stages=counts.stages,
         outcomes=dict(counts.outcomes),
+        analysis={status: counts.evaluations[status] for status in ("ok", "warning", "blocked")},
         progress=round(finished / job.total_products, 4) if job.total_products else 1.0,
         errors=errors,
         error=job.error,

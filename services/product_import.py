@@ -197,6 +197,7 @@ def _upsert_products(
     written: dict[str, tuple[int, str]] = {}
     with psycopg_connection(session).cursor() as cursor:
         cursor.execute(CREATE_STAGING)
+        cursor.execute(f"DELETE FROM {STAGING_TABLE}")  # noqa: S608 - see stages.bulk.copy_rows
         with cursor.copy(f"COPY {STAGING_TABLE} ({', '.join(PRODUCT_COLUMNS)}) FROM STDIN") as copy:
             for product in products:
                 copy.write_row(product.values)

@@ -1,14 +1,17 @@
-"""Reading and deleting products: filters, pages, counts."""
+"""Reading and deleting products: filters, pages, counts, listings and price decisions."""
 
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, delete, exists, func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from models import JobItem, Product
+from models import JobItem, Listing, PriceRecord, Product
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +21,11 @@ class ProductFilters:
     brand: str | None = None
     job_id: uuid.UUID | None = None
     search: str | None = None
+    # On one marketplace when `marketplace` is given (its listing's grade and evaluation), else
+    # on any: a product is "blocked" when any of its listings is.
+    marketplace: str | None = None
+    grade: str | None = None
+    evaluation: str | None = None
 
 
 def _filtered(query: Select[Product], filters: ProductFilters) -> Select[Product]:
@@ -36,6 +44,17 @@ def _filtered(query: Select[Product], filters: ProductFilters) -> Select[Product
             JobItem.job_id == filters.job_id, JobItem.product_id.isnot(None)
         )
         query = query.where(Product.id.in_(in_job))
+    if filters.marketplace or filters.grade:
+        listing = select(Listing.product_id).where(Listing.product_id == Product.id)
+        if filters.marketplace:
+            listing = listing.where(Listing.marketplace == filters.marketplace.lower())
+        if filters.grade:
+            listing = listing.where(Listing.grade == filters.grade.upper())
+        if filters.evaluation and filters.marketplace:
+            listing = listing.where(Listing.evaluation == filters.evaluation.lower())
+        query = query.where(exists(listing))
+    if filters.evaluation and not filters.marketplace:
+        query = query.where(Product.evaluation == filters.evaluation.lower())
     return query
 
 
@@ -59,11 +78,45 @@ def delete_product(session: Session, product_id: int) -> bool:
     )
 
 
-def count_by(session: Session) -> tuple[int, dict[str, int], dict[str, int]]:
-    """Total, per status, per source platform."""
+def listings_of(session: Session, product_ids: list[int]) -> dict[int, list[Listing]]:
+    """Each product's listings, by marketplace id."""
+    found: dict[int, list[Listing]] = defaultdict(list)
+    query = select(Listing).where(Listing.product_id.in_(product_ids)).order_by(Listing.marketplace)
+    for listing in session.scalars(query):
+        found[listing.product_id].append(listing)
+    return found
+
+
+def latest_prices(session: Session, product_id: int) -> dict[str, PriceRecord]:
+    """The latest price decision per marketplace."""
+    query = (
+        select(PriceRecord)
+        .where(PriceRecord.product_id == product_id)
+        .order_by(PriceRecord.marketplace, PriceRecord.created_at.desc(), PriceRecord.id.desc())
+        .ext(distinct_on(PriceRecord.marketplace))
+    )
+    return {record.marketplace: record for record in session.scalars(query)}
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    total: int
+    by_status: dict[str, int]
+    by_source: dict[str, int]
+    by_evaluation: dict[str, int]
+
+
+def count_by(session: Session) -> Counts:
+    """Total, per status, per source platform, per evaluation."""
     by_status = _counts(session, Product.status)
-    return sum(by_status.values()), by_status, _counts(session, Product.source_platform)
+    return Counts(
+        total=sum(by_status.values()),
+        by_status=by_status,
+        by_source=_counts(session, Product.source_platform),
+        by_evaluation=_counts(session, Product.evaluation),
+    )
 
 
-def _counts(session: Session, column: InstrumentedAttribute[str]) -> dict[str, int]:
-    return {value: n for value, n in session.execute(select(column, func.count()).group_by(column))}
+def _counts(session: Session, column: InstrumentedAttribute[Any]) -> dict[str, int]:
+    rows = session.execute(select(column, func.count()).where(column.isnot(None)).group_by(column))
+    return {value: n for value, n in rows}

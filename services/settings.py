@@ -7,6 +7,8 @@ message that names the variable, so a half-configured deploy never goes live.
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Literal
 
@@ -55,6 +57,20 @@ class Settings(BaseSettings):
     # A running job whose items have not moved for this long gets its pending chunks sent again.
     sweep_stalled_after_seconds: float = 300.0
     sweep_interval_seconds: float = 10.0
+
+    # Pricing converts with these rates: units of each currency for 1 EUR, as published on the
+    # date given (every price explanation names it). JSON in the environment:
+    # EXCHANGE_RATES='{"PLN": "4.2655", "USD": "1.0512"}'. Keep them current from your bank or the ECB.
+    exchange_rates: dict[str, Decimal] = Field(
+        default_factory=lambda: {
+            "PLN": Decimal("4.25"), "USD": Decimal("1.08"), "GBP": Decimal("0.85"), "CZK": Decimal("25.2"),
+        }
+    )  # fmt: skip
+    exchange_rates_as_of: date = date(2026, 11, 20)
+    # Listing quality: the weight of each part of the score (scaled to 0-100 whatever they add up to).
+    quality_weights: dict[str, int] = Field(
+        default_factory=lambda: {"title": 30, "description": 30, "images": 20, "attributes": 20}
+    )
 
     # Dramatiq
     worker_queue: str = "pipeline"

@@ -6,6 +6,8 @@ is created here but connects lazily, so importing this module does no I/O.
 
 from __future__ import annotations
 
+from typing import Any
+
 import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
@@ -13,6 +15,12 @@ from dramatiq.middleware import CurrentMessage
 
 from services.settings import get_settings
 from workers.middleware import LogContext
+
+QUEUE = get_settings().worker_queue
+
+# Transient failures (database restart, lost connection) retry with backoff; bad data never raises
+# (it is recorded per product), so retries are for the machinery, and bounded.
+RETRY_OPTIONS: dict[str, Any] = {"max_retries": 8, "min_backoff": 500, "max_backoff": 30_000}
 
 
 def create_broker() -> RedisBroker:

@@ -13,18 +13,15 @@ from typing import Any
 import dramatiq
 import structlog
 
+from models import stages
 from services import jobs, product_import
-from services.settings import get_settings
-from workers.broker import broker
+from workers.broker import QUEUE, RETRY_OPTIONS, broker
 from workers.db import session_scope
+from workers.finish import finish_job, gave_up_reason
 from workers.outbox import send_after_commit
+from workers.stage_actors import send_stage
 
 log = structlog.get_logger(__name__)
-QUEUE = get_settings().worker_queue
-
-# Transient failures (database restart, lost connection) retry with backoff; bad data never raises
-# (it is recorded per product), so retries are for the machinery, and bounded.
-RETRY_OPTIONS: dict[str, Any] = {"max_retries": 8, "min_backoff": 500, "max_backoff": 30_000}
 
 
 @dramatiq.actor(
@@ -43,9 +40,14 @@ def import_job(job_id: str) -> None:
             return
         for number in chunks:
             send_after_commit(session, import_chunk.message(job_id, number))
-    log.info("import.job_started", chunks=len(chunks))
-    if not chunks:
-        _finish(job_id)
+        # Chunks imported already whose items wait at a later stage: their message may be lost
+        # (this is how the sweeper revives a stalled job), and a duplicate does no harm.
+        waiting = jobs.waiting_stage_chunks(session, uuid.UUID(job_id))
+        for stage, number in waiting:
+            send_stage(session, stage, job_id, number)
+    log.info("import.job_started", chunks=len(chunks), waiting_chunks=len(waiting))
+    if not chunks and not waiting:
+        finish_job(job_id)
 
 
 @dramatiq.actor(
@@ -57,7 +59,11 @@ def import_job(job_id: str) -> None:
 )
 def import_chunk(job_id: str, number: int) -> None:
     with session_scope() as session:
-        result = product_import.import_chunk(session, uuid.UUID(job_id), number)
+        result = product_import.import_chunk(
+            session, uuid.UUID(job_id), number, next_stage=stages.next_stage(stages.IMPORT)
+        )
+        if result.imported:
+            send_stage(session, stages.NORMALIZE, job_id, number)
     log.info(
         "import.chunk_done",
         chunk=number,
@@ -68,7 +74,8 @@ def import_chunk(job_id: str, number: int) -> None:
     )
     if result.failed_source_ids:
         log.info("import.products_invalid", source_ids=result.failed_source_ids)
-    _finish(job_id)
+    if not result.imported:
+        finish_job(job_id)
 
 
 @dramatiq.actor(actor_name="pipeline.import_job_gave_up", queue_name=QUEUE, broker=broker, **RETRY_OPTIONS)
@@ -87,19 +94,4 @@ def import_chunk_gave_up(message: dict[str, Any], retry_info: dict[str, Any]) ->
     with session_scope() as session:
         failed = jobs.fail_chunk(session, uuid.UUID(job_id), number, reason=reason)
     log.error("import.chunk_gave_up", job_id=job_id, chunk=number, items_failed=failed)
-    _finish(job_id)
-
-
-def gave_up_reason(what: str, message: dict[str, Any], retry_info: dict[str, Any]) -> str:
-    """What failed, how often, and the exception's type (never its text: it may quote SQL)."""
-    last_line = (message.get("options", {}).get("traceback") or "").strip().rsplit("\n", 1)[-1]
-    error = last_line.split(":", 1)[0].rsplit(".", 1)[-1] or "an error"
-    return f"{what} after {retry_info.get('retries', '?')} attempts ({error}); see the worker's log"
-
-
-def _finish(job_id: str) -> None:
-    # Its own transaction, after the chunk's commit: the last chunk to commit sees all the others.
-    with session_scope() as session:
-        status = jobs.finish_if_done(session, uuid.UUID(job_id))
-    if status:
-        log.info("import.job_finished", status=status)
+    finish_job(job_id)

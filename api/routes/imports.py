@@ -13,14 +13,15 @@ from sqlalchemy.orm import Session
 
 from api.body import read_json_body
 from api.deps import SessionDep, SettingsDep, WebhookAuth
-from models import ItemStatus
+from models import ItemStatus, stages
 from schemas.imports import ImportAccepted, JobRead, ProductImported
 from services import jobs, product_import
 from services.envelope import ImportRequest, InvalidEnvelope, TooManyProducts, parse_import_body
-from services.intake import AcceptedImport, IdempotencyKeyReused, accept_import
+from services.intake import AcceptedImport, IdempotencyKeyReused, UnknownPricingProfile, accept_import
 from services.settings import Settings
 from workers.import_stage import import_job
 from workers.outbox import send_after_commit
+from workers.stage_actors import send_stage
 
 router = APIRouter(prefix="/api/import", tags=["import"])
 log = structlog.get_logger(__name__)
@@ -75,7 +76,7 @@ def _store(
             idempotency_key=idempotency_key,
             headers=headers,
         )
-    except IdempotencyKeyReused as exc:
+    except (IdempotencyKeyReused, UnknownPricingProfile) as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     if accepted.created:
         message = import_job.message_with_options(args=(str(accepted.job_id),), request_id=request_id)
@@ -163,8 +164,16 @@ async def import_product(
 
 
 def _import_one(session: Session, import_request: ImportRequest, sha256: str, size: int) -> ProductImported:
-    accepted = accept_import(session, import_request, body_sha256=sha256, body_bytes=size, chunk_size=1)
-    result = product_import.import_chunk(session, accepted.job_id, 0)
+    try:
+        accepted = accept_import(session, import_request, body_sha256=sha256, body_bytes=size, chunk_size=1)
+    except UnknownPricingProfile as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    # Imported now, as the seed did; normalize, price and score follow in the workers.
+    result = product_import.import_chunk(
+        session, accepted.job_id, 0, next_stage=stages.next_stage(stages.IMPORT)
+    )
+    if result.imported:
+        send_stage(session, stages.NORMALIZE, str(accepted.job_id), 0)
     job_status = jobs.finish_if_done(session, accepted.job_id)
     session.commit()
     if result.failed:

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import math
 import uuid
-from typing import Annotated, Any
+from enum import Enum
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from api.deps import SessionDep
-from schemas.products import ProductDeleted, ProductPage, ProductRead, ProductStats
-from services import products
+from schemas.products import ProductDeleted, ProductDetail, ProductExplanation, ProductPage, ProductStats
+from services import explanations, products
+from services.normalize import MARKETPLACES
 from services.products import ProductFilters
 
 router = APIRouter(prefix="/api/products", tags=["products"])
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such product"}}
+# Ids are bigint: a larger number is a clear 422, not a database error.
+ProductId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+Marketplace = Enum("Marketplace", {m: m for m in MARKETPLACES}, type=str)  # type: ignore[misc]
+Grade = Literal["A", "B", "C", "D", "E"]
+Evaluation = Literal["ok", "warning", "blocked"]
 
 
 @router.get("", response_model=ProductPage)
@@ -27,11 +34,24 @@ def list_products(
     brand: Annotated[str | None, Query(max_length=200)] = None,
     job_id: Annotated[uuid.UUID | None, Query(description="Products of one import job")] = None,
     search: Annotated[str | None, Query(max_length=200, description="Text in the title")] = None,
+    marketplace: Annotated[
+        Marketplace | None, Query(description="Products with a listing on this marketplace")
+    ] = None,
+    grade: Annotated[
+        Grade | None, Query(description="Listing grade A-E (on `marketplace` when given, else on any)")
+    ] = None,
+    evaluation: Annotated[
+        Evaluation | None,
+        Query(description="ok / warning / blocked (on `marketplace` when given, else the product's worst)"),
+    ] = None,
 ) -> ProductPage:
-    filters = ProductFilters(status=product_status, source=source, brand=brand, job_id=job_id, search=search)
+    filters = ProductFilters(
+        status=product_status, source=source, brand=brand, job_id=job_id, search=search,
+        marketplace=marketplace.value if marketplace else None, grade=grade, evaluation=evaluation,
+    )  # fmt: skip
     items, total = products.list_products(session, filters, page=page, page_size=page_size)
     return ProductPage(
-        items=[ProductRead.model_validate(item) for item in items],
+        items=explanations.product_page(session, items),
         total=total,
         page=page,
         page_size=page_size,
@@ -41,20 +61,36 @@ def list_products(
 
 @router.get("/stats/summary", response_model=ProductStats)
 def product_stats(session: SessionDep) -> ProductStats:
-    total, by_status, by_source = products.count_by(session)
-    return ProductStats(total_products=total, by_status=by_status, by_source=by_source)
+    counts = products.count_by(session)
+    return ProductStats(
+        total_products=counts.total,
+        by_status=counts.by_status,
+        by_source=counts.by_source,
+        by_evaluation=counts.by_evaluation,
+    )
 
 
-@router.get("/{product_id}", response_model=ProductRead, responses=NOT_FOUND)
-def get_product(product_id: int, session: SessionDep) -> ProductRead:
-    product = products.get_product(session, product_id)
-    if product is None:
+@router.get("/{product_id}", response_model=ProductDetail, responses=NOT_FOUND)
+def get_product(product_id: ProductId, session: SessionDep) -> ProductDetail:
+    """The product: source fields, normalized fields, and its listing on each marketplace."""
+    detail = explanations.product_detail(session, product_id)
+    if detail is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"product {product_id} not found")
-    return ProductRead.model_validate(product)
+    return detail
+
+
+@router.get("/{product_id}/explain", response_model=ProductExplanation, responses=NOT_FOUND)
+def explain_product(product_id: ProductId, session: SessionDep) -> ProductExplanation:
+    """Every stage's result for one product and why: what normalize changed, which competitors
+    counted and which were dropped, the price trace, the score's parts and fixes, the rules that fired."""
+    explanation = explanations.explain_product(session, product_id)
+    if explanation is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"product {product_id} not found")
+    return explanation
 
 
 @router.delete("/{product_id}", response_model=ProductDeleted, responses=NOT_FOUND)
-def delete_product(product_id: int, session: SessionDep) -> ProductDeleted:
+def delete_product(product_id: ProductId, session: SessionDep) -> ProductDeleted:
     if not products.delete_product(session, product_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"product {product_id} not found")
     session.commit()

@@ -23,6 +23,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from types import MappingProxyType
 
 _SEPARATORS = "-–—|/+&,;:·("  # as str.strip() takes them: a token it empties holds only these
@@ -40,6 +41,11 @@ class MarketplaceRules:
     max_word_repeats: int | None = None
     # Characters that count as more than one (Allegro counts HTML entities: "&" is "&amp;").
     character_weights: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    # What the listing is priced in and written in, and the marketplace's usual sales fee: the
+    # margin floor includes it. A pricing profile may set a seller's own fee per marketplace.
+    currency: str = "EUR"
+    language: str = "de"
+    fee_percent: Decimal = Decimal(0)
 
     def count_length(self, title: str) -> int:
         """The title's length as this marketplace counts it."""
@@ -62,25 +68,39 @@ class MarketplaceRules:
 
 _AMAZON_FORBIDDEN = frozenset("!$?_{}^¬¦")
 
+# Fees are the common referral / final-value fee of each marketplace's price list (Amazon 15 %,
+# eBay 11 %, Kaufland 10.5 % in most categories); categories differ, so profiles can override them.
+_FEE_AMAZON, _FEE_EBAY, _FEE_KAUFLAND, _FEE_ALLEGRO = (Decimal(f) for f in ("15", "11", "10.5", "10"))
+
 MARKETPLACES: Mapping[str, MarketplaceRules] = MappingProxyType(
     {
         rules.marketplace: rules
         for rules in (
-            MarketplaceRules("amazon_de", "Amazon.de", 200, _AMAZON_FORBIDDEN, max_word_repeats=2),
-            MarketplaceRules("amazon_pl", "Amazon.pl", 200, _AMAZON_FORBIDDEN, max_word_repeats=2),
-            MarketplaceRules("ebay_de", "eBay.de", 80),
-            MarketplaceRules("ebay_pl", "eBay.pl", 80),
-            MarketplaceRules("kaufland_de", "Kaufland.de", 80, forbid_symbols=True),
+            MarketplaceRules(
+                "amazon_de", "Amazon.de", 200, _AMAZON_FORBIDDEN, max_word_repeats=2, fee_percent=_FEE_AMAZON
+            ),
+            MarketplaceRules(
+                "amazon_pl", "Amazon.pl", 200, _AMAZON_FORBIDDEN, max_word_repeats=2,
+                currency="PLN", language="pl", fee_percent=_FEE_AMAZON,
+            ),
+            MarketplaceRules("ebay_de", "eBay.de", 80, fee_percent=_FEE_EBAY),
+            MarketplaceRules("ebay_pl", "eBay.pl", 80, currency="PLN", language="pl", fee_percent=_FEE_EBAY),
+            MarketplaceRules(
+                "kaufland_de", "Kaufland.de", 80, forbid_symbols=True, fee_percent=_FEE_KAUFLAND
+            ),
             MarketplaceRules(
                 "allegro_pl",
                 "Allegro",
                 75,
                 frozenset("™"),
                 character_weights=MappingProxyType({"&": 5, "<": 4, ">": 4, '"': 6}),
+                currency="PLN",
+                language="pl",
+                fee_percent=_FEE_ALLEGRO,
             ),
         )
     }
-)
+)  # fmt: skip
 DEFAULT_MARKETPLACES = ("amazon_de", "ebay_de", "kaufland_de")
 
 

@@ -16,7 +16,7 @@ from services.pricing.money import (
     format_money,
     format_percent,
 )
-from services.pricing.profiles import STRATEGIES, InvalidProfile, PricingProfile, Strategy
+from services.pricing.profiles import STRATEGIES, InvalidProfile, PricingProfile, Strategy, in_currency
 from services.pricing.rounding import CharmResult, apply_charm
 
 __all__ = [
@@ -39,5 +39,6 @@ __all__ = [
     "clean_competitors",
     "format_money",
     "format_percent",
+    "in_currency",
     "price_product",
 ]

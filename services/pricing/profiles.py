@@ -16,11 +16,11 @@ Rules a profile must follow (PricingProfile refuses anything else, naming every 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Literal, get_args
 
-from services.pricing.money import currency_problem, format_money, number_problem
+from services.pricing.money import ExchangeRates, currency_problem, format_money, number_problem, to_cents
 
 Strategy = Literal["follow_lowest", "markup_cost", "markup_source"]
 STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)
@@ -108,6 +108,28 @@ class PricingProfile:
                 f"max_price {format_money(maximum, currency)}"
             )
         return problems
+
+
+def in_currency(profile: PricingProfile, currency: str, rates: ExchangeRates) -> PricingProfile:
+    """The profile for a marketplace priced in `currency`: its amounts (bounds, beat-by amount)
+    converted at `rates` and rounded to cents; percents and the charm ending stay as they are.
+    Raises UnknownCurrency when a rate is missing."""
+    target = currency.strip().upper()
+    if target == profile.currency:
+        return profile
+
+    def convert(amount: Decimal | None) -> Decimal | None:
+        return None if amount is None else to_cents(rates.convert(amount, profile.currency, target))
+
+    beat_by = convert(profile.beat_by_amount)
+    assert beat_by is not None
+    return replace(
+        profile,
+        currency=target,
+        beat_by_amount=beat_by,
+        min_price=convert(profile.min_price),
+        max_price=convert(profile.max_price),
+    )
 
 
 def _strategy_problems(strategy: object, fallback: object) -> list[str]:

@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import select
 
 from models import Product
+from services import jobs
 from tests.factories import product
+from tests.pipeline import run_stages
 
 
 class TestImportProduct:
-    def test_a_valid_product_is_imported_at_once(self, client, db_session):
+    def test_a_valid_product_is_imported_at_once(self, client, db_session, redis_client):
         response = client.post("/api/import/product", json=product(1, price="1 299,99 zł"))
 
         assert response.status_code == 200, response.text
         answer = response.json()
-        assert answer["status"] == "done"
+        assert answer["status"] == "pending"  # normalize, price and score follow in the workers
         assert answer["outcome"] == "created"
         stored = db_session.get(Product, answer["product_id"])
         assert stored.source_id == product(1)["source_id"]
         assert str(stored.price) == "1299.99"
+        sent = redis_client.lrange("dramatiq:pipeline", 0, -1)
+        assert len(sent) == 1
+        run_stages(db_session, uuid.UUID(answer["job_id"]))
+        jobs.finish_if_done(db_session, uuid.UUID(answer["job_id"]))
         job = client.get(answer["status_url"]).json()
         assert job["status"] == "completed"
+        assert job["stages"]["score"] == {"done": 1, "failed": 0}
 
     def test_the_same_product_again_is_unchanged_and_keeps_its_id(self, client):
         first = client.post("/api/import/product", json=product(1)).json()

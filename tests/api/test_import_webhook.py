@@ -197,7 +197,10 @@ class TestJobStatus:
         assert job["status"] == "pending"
         assert job["total_products"] == 2
         assert job["processed_products"] == 0
-        assert job["stages"] == {"import": {"done": 0, "failed": 0}}
+        assert job["stages"] == {
+            stage: {"done": 0, "failed": 0} for stage in ("import", "normalize", "price", "score")
+        }
+        assert job["analysis"] == {"ok": 0, "warning": 0, "blocked": 0}
         assert job["progress"] == 0.0
         assert job["errors"] == []
         assert job["completed_at"] is None

@@ -84,4 +84,5 @@ class TestStats:
         import_products(db_session, [product(3)], source="ebay")
         assert client.get("/api/products/stats/summary").json() == {
             "total_products": 3, "by_status": {"imported": 3}, "by_source": {"allegro": 2, "ebay": 1},
+            "by_evaluation": {},
         }  # fmt: skip

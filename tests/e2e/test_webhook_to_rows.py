@@ -35,7 +35,9 @@ def test_a_batch_goes_from_webhook_to_products(stack):
     assert job["total_products"] == 96
     assert job["processed_products"] == 94
     assert job["failed_products"] == 2
-    assert job["stages"]["import"] == {"done": 94, "failed": 2}
+    for stage in ("import", "normalize", "price", "score"):
+        assert job["stages"][stage] == {"done": 93 + (stage == "import"), "failed": 2 * (stage == "import")}
+    assert sum(job["analysis"].values()) == 93
     assert job["outcomes"] == {"created": 93, "duplicate": 1}
     assert job["progress"] == 1.0
     assert job["completed_at"] is not None
@@ -49,6 +51,17 @@ def test_a_batch_goes_from_webhook_to_products(stack):
     )
     assert title == "Sony WH-1000XM4 newer scrape"
     assert isinstance(price, Decimal)
+    # Every imported product went through the stages, once, on the default marketplaces.
+    assert rows(stack, "SELECT status, count(*) FROM products GROUP BY status") == [("scored", 93)]
+    assert rows(
+        stack,
+        "SELECT marketplace, count(*), count(price), count(quality_score), count(evaluation)"
+        " FROM product_listings GROUP BY marketplace ORDER BY marketplace",
+    ) == [(m, 93, 93, 93, 93) for m in ("amazon_de", "ebay_de", "kaufland_de")]
+    assert rows(stack, "SELECT count(*) FROM pricing_data")[0][0] == 93 * 3
+    first_id = rows(stack, "SELECT min(id) FROM products")[0][0]
+    explained = httpx.get(f"{stack.base_url}/api/products/{first_id}/explain")
+    assert explained.json()["marketplaces"]["ebay_de"]["price"]["steps"]
 
 
 def test_the_same_delivery_twice_is_one_job_and_a_reimport_changes_nothing(stack):
@@ -66,8 +79,11 @@ def test_the_same_delivery_twice_is_one_job_and_a_reimport_changes_nothing(stack
 
     assert job["status"] == "completed"
     assert job["outcomes"] == {"unchanged": 30}
+    assert job["stages"]["score"] == {"done": 30, "failed": 0}
     assert rows(stack, "SELECT count(*) FROM import_jobs")[0][0] == 2
     assert rows(stack, "SELECT count(*) FROM products")[0][0] == 30
+    # The stages skipped the unchanged products: no second price decision.
+    assert rows(stack, "SELECT count(*) FROM pricing_data")[0][0] == 30 * 3
 
 
 def test_redis_down_at_the_webhook_loses_nothing(stack, tmp_path):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workers.import_stage import gave_up_reason
+from workers.finish import gave_up_reason
 
 
 def test_the_reason_names_the_attempts_and_the_error_type_not_its_text():

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from services.pricing.profiles import STRATEGIES, InvalidProfile, PricingProfile
+from services.pricing import ExchangeRates, UnknownCurrency
+from services.pricing.profiles import STRATEGIES, InvalidProfile, PricingProfile, in_currency
 
 D = Decimal
 
@@ -113,3 +115,28 @@ def test_validate_passes_a_valid_profile_and_the_profile_is_frozen():
     made.validate()
     with pytest.raises(AttributeError):
         made.min_price = D(1)  # type: ignore[misc]
+
+
+class TestInCurrency:
+    rates = ExchangeRates({"PLN": Decimal("4.25")}, date(2026, 11, 20))
+
+    def test_amounts_converted_to_cents_percents_kept(self):
+        profile = PricingProfile(
+            "p", "follow_lowest", "EUR", beat_by_amount=Decimal("1.00"), beat_by_percent=Decimal(2),
+            min_price=Decimal("10.00"), max_price=Decimal("99.99"), charm_ending=Decimal("0.99"),
+        )  # fmt: skip
+
+        pln = in_currency(profile, "pln", self.rates)
+
+        assert (pln.currency, pln.beat_by_amount, pln.min_price, pln.max_price) == (
+            "PLN", Decimal("4.25"), Decimal("42.50"), Decimal("424.96"),
+        )  # fmt: skip
+        assert (pln.beat_by_percent, pln.charm_ending) == (Decimal(2), Decimal("0.99"))
+
+    def test_same_currency_is_the_same_profile(self):
+        profile = PricingProfile("p", "follow_lowest", "EUR")
+        assert in_currency(profile, "EUR", self.rates) is profile
+
+    def test_missing_rate_raises(self):
+        with pytest.raises(UnknownCurrency):
+            in_currency(PricingProfile("p", "follow_lowest", "EUR", min_price=Decimal(1)), "CHF", self.rates)

@@ -1,0 +1,44 @@
+"""A product on one target marketplace: its fitted title, its price, its quality score and its evaluation.
+
+One row per (product, marketplace), written by the stages in turn. Each stage stores the key of
+the inputs it used (`normalize_key`, `price_key`, `score_key`): when a re-import brings the same
+inputs, the stage finds the same key and skips the product.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Numeric, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, updated_at_column
+
+
+class Listing(Base):
+    __tablename__ = "product_listings"
+    __table_args__ = ({"postgresql_with": {"fillfactor": 85}},)
+
+    product_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("products.id", ondelete="CASCADE"), primary_key=True
+    )
+    marketplace: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # normalize: the product's clean title fitted to this marketplace's rules
+    title: Mapped[str | None] = mapped_column(Text)
+    normalize_key: Mapped[str | None] = mapped_column(String(64))
+    # price: the applied price; a decision that needs review is proposed, not applied
+    price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    price_status: Mapped[str | None] = mapped_column(String(16))
+    proposed_price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    price_key: Mapped[str | None] = mapped_column(String(64))
+    # score: listing quality and the seller's rules
+    quality_score: Mapped[int | None] = mapped_column(SmallInteger)
+    grade: Mapped[str | None] = mapped_column(String(1))
+    quality: Mapped[dict[str, Any] | None]  # the score's parts and fixes
+    evaluation: Mapped[str | None] = mapped_column(String(16))
+    rules: Mapped[dict[str, Any] | None]  # the rules that fired, and why
+    score_key: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = updated_at_column()

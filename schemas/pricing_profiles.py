@@ -1,0 +1,136 @@
+"""Pricing profiles as the API takes and shows them.
+
+Money and percents are accepted as JSON numbers or strings ("12.5", 12.5) and answered as strings:
+money with two decimals ("12.50"), percents without trailing zeros ("9.5", "20"). A JSON number is
+read by its shortest text (0.1 is 0.1), so no binary rounding error gets into a profile. Whether the
+values make a usable profile is decided by services.pricing_store (the pure PricingProfile's rules).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+
+from models import PricingProfileRow
+from services import pricing_store
+from services.normalize.marketplaces import MARKETPLACES
+from services.pricing_store import plain_decimal
+
+
+def _money_text(value: Decimal) -> str:
+    """Two decimals ("12.50") for any amount with at most two; plain digits otherwise."""
+    exponent = value.as_tuple().exponent
+    return f"{value:.2f}" if isinstance(exponent, int) and exponent >= -2 else plain_decimal(value)
+
+
+MoneyOut = Annotated[Decimal, PlainSerializer(_money_text, return_type=str, when_used="json")]
+PercentOut = Annotated[Decimal, PlainSerializer(plain_decimal, return_type=str, when_used="json")]
+
+_SHORT = 100  # strategy and currency names; the profile's rules say which are valid
+_FEES_DESCRIPTION = (
+    "The seller's own fee in percent per marketplace id ("
+    + ", ".join(MARKETPLACES)
+    + "); a marketplace not named keeps its usual fee"
+)
+
+
+class PricingProfileCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(max_length=pricing_store.NAME_MAX_LENGTH)
+    strategy: str = Field(max_length=_SHORT, description="follow_lowest, markup_cost or markup_source")
+    fallback_strategy: str | None = Field(default=None, max_length=_SHORT)
+    currency: str = Field(max_length=_SHORT, description="Three-letter code of the target currency")
+    markup_percent: Decimal = Decimal(0)
+    beat_by_amount: Decimal = Decimal(0)
+    beat_by_percent: Decimal = Decimal(0)
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    margin_floor_percent: Decimal | None = None
+    charm_ending: Decimal | None = Field(default=None, description="0.99 makes 287.57 into 286.99")
+    max_change_percent: Decimal | None = None
+    marketplace_fees: dict[str, Decimal] = Field(default_factory=dict, description=_FEES_DESCRIPTION)
+    is_default: bool = False
+
+
+_NOT_NULL = (
+    "name",
+    "strategy",
+    "currency",
+    "markup_percent",
+    "beat_by_amount",
+    "beat_by_percent",
+    "marketplace_fees",
+    "is_default",
+)
+
+
+class PricingProfileUpdate(BaseModel):
+    """Only the fields sent change; null clears an optional bound. ``marketplace_fees`` replaces
+    the whole mapping."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str | None = Field(default=None, max_length=pricing_store.NAME_MAX_LENGTH)
+    strategy: str | None = Field(default=None, max_length=_SHORT)
+    fallback_strategy: str | None = Field(default=None, max_length=_SHORT)
+    currency: str | None = Field(default=None, max_length=_SHORT)
+    markup_percent: Decimal | None = None
+    beat_by_amount: Decimal | None = None
+    beat_by_percent: Decimal | None = None
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    margin_floor_percent: Decimal | None = None
+    charm_ending: Decimal | None = None
+    max_change_percent: Decimal | None = None
+    marketplace_fees: dict[str, Decimal] | None = Field(default=None, description=_FEES_DESCRIPTION)
+    is_default: bool | None = Field(
+        default=None, description="true makes it the default; the default stops being one only that way"
+    )
+
+    @field_validator(*_NOT_NULL, mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("must not be null")
+        return value
+
+
+class PricingProfileRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    is_default: bool
+    strategy: str
+    fallback_strategy: str | None
+    currency: str
+    markup_percent: PercentOut
+    beat_by_amount: MoneyOut
+    beat_by_percent: PercentOut
+    min_price: MoneyOut | None
+    max_price: MoneyOut | None
+    margin_floor_percent: PercentOut | None
+    charm_ending: MoneyOut | None
+    max_change_percent: PercentOut | None
+    marketplace_fees: dict[str, PercentOut] = Field(description="The seller's own fees, as set")
+    effective_fees: dict[str, PercentOut] = Field(
+        description="The fee in effect on every marketplace: the seller's own, else the usual one"
+    )
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: PricingProfileRow) -> PricingProfileRead:
+        effective = {
+            marketplace: pricing_store.marketplace_fee(row, marketplace) for marketplace in MARKETPLACES
+        }
+        return cls.model_validate(
+            {
+                **{field: getattr(row, field) for field in cls.model_fields if field != "effective_fees"},
+                "effective_fees": effective,
+            }
+        )

@@ -1,0 +1,46 @@
+"""The keys that let a stage skip a product whose inputs have not changed since it last ran.
+
+A key is a sha256 over everything the stage's result depends on. Normalize depends on the scraped
+content and the normalizer's version; price on the offer (price, cost, stock, competitors), the
+profile, the marketplace's fee and the exchange rates; score on the normalized content, the price
+(through its key), the seller's rules and the quality weights. The import stores the content and
+offer hashes on the product, so a re-import of the same offer reaches every stage with the same keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from decimal import Decimal
+
+from services.pricing import ExchangeRates
+
+# Bump when the normalizer's output for the same input changes: every product is normalized again.
+NORMALIZER_VERSION = "1"
+# Bump when the scorer's or the rules engine's output for the same input changes.
+SCORER_VERSION = "1"
+
+
+def _key(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def normalize_key(content_hash: str) -> str:
+    return _key("normalize", NORMALIZER_VERSION, content_hash)
+
+
+def price_key(offer_hash: str, profile: str, fee: Decimal, rates: str) -> str:
+    return _key("price", offer_hash, profile, str(fee), rates)
+
+
+def score_key(normalize: str, price: str | None, rules: str, weights: str) -> str:
+    return _key("score", SCORER_VERSION, normalize, price or "", rules, weights)
+
+
+def rates_fingerprint(rates: ExchangeRates) -> str:
+    listed = ",".join(f"{code}={rate}" for code, rate in sorted(rates.rates.items()))
+    return _key("rates", rates.as_of.isoformat(), listed)
+
+
+def weights_fingerprint(weights: Mapping[str, int]) -> str:
+    return _key("weights", *(f"{name}={value}" for name, value in sorted(weights.items())))
