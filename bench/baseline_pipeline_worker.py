@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import dramatiq
@@ -40,7 +41,7 @@ from services.pricing_store import find_profile, marketplace_fee, profile_from_r
 from services.product_import import content_hashes
 from services.rules import evaluate, worst
 from services.scoring import facts_from_normalized, score_listing
-from services.stages.score import rule_facts
+from services.stages.score import NO_RULES, rule_facts
 from workers.broker import QUEUE, broker
 from workers.db import session_scope
 from workers.stage_actors import RATES, WEIGHTS
@@ -222,7 +223,13 @@ def score_product_message(job_id: str, position: int) -> None:
                 product.normalized, marketplace, attribute_count=len(product.attributes)
             )
             quality = score_listing(facts, WEIGHTS)
-            evaluation = evaluate(rules, rule_facts(product, listing, facts, quality, RATES))
+            counted = SimpleNamespace(
+                source_platform=product.source_platform, cost=product.cost, currency=product.currency,
+                stock=product.stock, competitors_count=len(product.competitors),
+            )  # fmt: skip
+            evaluation = (
+                evaluate(rules, rule_facts(counted, listing, facts, quality, RATES)) if rules else NO_RULES
+            )
             assert listing is not None
             listing.quality_score, listing.grade = quality.score, quality.grade
             listing.quality, listing.evaluation = quality.to_json(), evaluation.status

@@ -84,6 +84,16 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
+    @model_validator(mode="after")
+    def _pricing_and_scoring_usable(self) -> Settings:
+        # Refused at start-up, naming the problem, rather than in the middle of a job.
+        from services.pricing import ExchangeRates
+        from services.scoring import ScoreWeights
+
+        ExchangeRates(self.exchange_rates, self.exchange_rates_as_of)
+        ScoreWeights.from_mapping(self.quality_weights)
+        return self
+
     @field_validator("database_url")
     @classmethod
     def _psycopg_driver(cls, value: str) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 _ONE = Decimal(1)
 
@@ -75,6 +76,9 @@ class Quantity:
         return f"{self.value} {self.unit}"
 
 
+# Attribute values repeat across a seller's products ("24 miesiące", "Bluetooth 5.0"): parse each once.
+# Pure and returning frozen values, so caching changes no result.
+@lru_cache(maxsize=8192)
 def parse_quantity(text: str) -> Quantity | None:
     """The quantity the text states ("0,5 kg" → 500 g), or None when it is not exactly one quantity."""
     match = _QUANTITY_RE.fullmatch(text.strip())

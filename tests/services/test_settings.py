@@ -61,3 +61,26 @@ class TestProduction:
     def test_cors_origins_from_a_comma_separated_variable(self, monkeypatch):
         monkeypatch.setenv("CORS_ORIGINS", "https://a.example, https://b.example")
         assert settings().cors_origins == ["https://a.example", "https://b.example"]
+
+
+class TestPricingAndScoring:
+    def test_rates_and_weights_from_the_environment(self, monkeypatch):
+        monkeypatch.setenv("EXCHANGE_RATES", '{"PLN": "4.2655"}')
+        monkeypatch.setenv(
+            "QUALITY_WEIGHTS", '{"title": 40, "description": 20, "images": 20, "attributes": 20}'
+        )
+        loaded = settings()
+        assert str(loaded.exchange_rates["PLN"]) == "4.2655"
+        assert loaded.quality_weights["title"] == 40
+
+    @pytest.mark.parametrize(
+        ("values", "says"),
+        [
+            ({"exchange_rates": {"PLN": "0"}}, "the rate for PLN must be above zero"),
+            ({"quality_weights": {"title": 1, "colour": 3}}, "unknown weight 'colour'"),
+            ({"quality_weights": {"title": 0, "description": 0, "images": 0, "attributes": 0}}, "weights"),
+        ],
+    )
+    def test_unusable_values_stop_the_start_naming_the_problem(self, values, says):
+        with pytest.raises(ValueError, match=says):
+            settings(**values)
