@@ -19,10 +19,10 @@ import orjson
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from bench.baseline_orm import import_one
 from models import (
     ChunkStatus,
     ImportJob,
-    ItemOutcome,
     ItemStatus,
     JobChunk,
     JobItem,
@@ -33,12 +33,11 @@ from models import (
     ProductStatus,
     stages,
 )
-from schemas.product import ProductIn, validate_product
+from schemas.product import ProductIn
 from services import jobs, rule_store
 from services.normalize import normalize_product, rules_for
 from services.pricing import CompetitorOffer, PriceInput, in_currency, price_product
 from services.pricing_store import find_profile, marketplace_fee, profile_from_row
-from services.product_import import content_hashes
 from services.rules import evaluate, worst
 from services.scoring import facts_from_normalized, score_listing
 from services.stages.score import NO_RULES, rule_facts
@@ -106,33 +105,12 @@ def import_product(job_id: str, position: int, raw: dict[str, Any]) -> None:
     key = uuid.UUID(job_id)
     with session_scope() as session:
         source = session.scalar(select(ImportJob.source).where(ImportJob.id == key))
-        checked = validate_product(raw)
-        if not isinstance(checked, ProductIn):
-            errors = [{"field": e.field, "error": e.error} for e in checked]
-            session.add(JobItem(job_id=key, position=position, status=ItemStatus.FAILED, errors=errors))
+        assert source is not None
+        if not import_one(
+            session, key, source, position, raw, stage=stages.NORMALIZE, status=ItemStatus.PENDING
+        ):
             _finish(session, key)
             return
-        product = session.scalars(
-            select(Product).where(Product.source_platform == source, Product.source_id == checked.source_id)
-        ).first()
-        outcome = ItemOutcome.UPDATED
-        if product is None:
-            product = Product(source_platform=source, source_id=checked.source_id)
-            session.add(product)
-            outcome = ItemOutcome.CREATED
-        for name in FIELDS:
-            setattr(product, name, getattr(checked, name))
-        product.images = checked.images
-        product.attributes = checked.attributes
-        product.competitors = [c.model_dump(mode="json") for c in checked.competitors]
-        product.raw_data = checked.raw_extra()
-        product.content_hash, product.offer_hash = content_hashes(raw)
-        product.last_import_job_id = key
-        session.flush()
-        session.add(
-            JobItem(job_id=key, position=position, source_id=checked.source_id, product_id=product.id,
-                    stage=stages.NORMALIZE, status=ItemStatus.PENDING, outcome=outcome)
-        )  # fmt: skip
     normalize_product_message.send(job_id, position)
 
 

@@ -13,26 +13,19 @@ import dramatiq
 import orjson
 from sqlalchemy import func, select, update
 
-from models import ChunkStatus, ImportJob, ItemOutcome, ItemStatus, JobChunk, JobItem, JobStatus, Product
-from schemas.product import ProductIn, validate_product
+from bench.baseline_orm import import_one
+from models import (
+    ChunkStatus,
+    ImportJob,
+    ItemStatus,
+    JobChunk,
+    JobStatus,
+    stages,
+)
 from services import jobs
-from services.product_import import content_hashes
 from services.settings import get_settings
 from workers.broker import broker
 from workers.db import session_scope
-
-FIELDS = (
-    "source_url",
-    "title",
-    "description",
-    "price",
-    "currency",
-    "cost",
-    "stock",
-    "brand",
-    "category",
-    "ean",
-)
 
 
 @dramatiq.actor(actor_name="pipeline.import_job", queue_name=get_settings().worker_queue, broker=broker)
@@ -54,34 +47,7 @@ def import_job(job_id: str) -> None:
 
     for position, raw in raw_products:
         with session_scope() as session:
-            checked = validate_product(raw)
-            if not isinstance(checked, ProductIn):
-                errors = [{"field": e.field, "error": e.error} for e in checked]
-                session.add(JobItem(job_id=key, position=position, status=ItemStatus.FAILED, errors=errors))
-                continue
-            product = session.scalars(
-                select(Product).where(
-                    Product.source_platform == source, Product.source_id == checked.source_id
-                )
-            ).first()
-            outcome = ItemOutcome.UPDATED
-            if product is None:
-                product = Product(source_platform=source, source_id=checked.source_id)
-                session.add(product)
-                outcome = ItemOutcome.CREATED
-            for name in FIELDS:
-                setattr(product, name, getattr(checked, name))
-            product.images = checked.images
-            product.attributes = checked.attributes
-            product.competitors = [c.model_dump(mode="json") for c in checked.competitors]
-            product.raw_data = checked.raw_extra()
-            product.content_hash, product.offer_hash = content_hashes(raw)
-            product.last_import_job_id = key
-            session.flush()
-            session.add(
-                JobItem(job_id=key, position=position, source_id=checked.source_id, product_id=product.id,
-                        status=ItemStatus.DONE, outcome=outcome)
-            )  # fmt: skip
+            import_one(session, key, source, position, raw, stage=stages.IMPORT, status=ItemStatus.DONE)
 
     with session_scope() as session:
         session.execute(update(JobChunk).where(JobChunk.job_id == key).values(status=ChunkStatus.DONE))

@@ -7,6 +7,7 @@ from typing import Annotated, Any, NoReturn, cast
 from fastapi import APIRouter, HTTPException, Path, Response, status
 
 from api.deps import SessionDep
+from api.problems import unprocessable
 from schemas.pricing_profiles import PricingProfileCreate, PricingProfileRead, PricingProfileUpdate
 from services import pricing_store
 from services.pricing_store import (
@@ -34,11 +35,7 @@ def _refuse(exc: Exception) -> NoReturn:
     if isinstance(exc, ProfileNameTaken | DefaultProfileRequired):
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     if isinstance(exc, InvalidProfileValues):
-        detail = [
-            {"type": "value_error", "loc": ["body", *problem.loc], "msg": problem.message}
-            for problem in exc.problems
-        ]
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from None
+        raise unprocessable(exc.problems) from None
     raise exc
 
 

@@ -7,9 +7,11 @@ from typing import Annotated, Any, NoReturn, cast
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 
 from api.deps import SessionDep
+from api.problems import unprocessable
 from schemas.rules import FieldRead, RuleCreate, RuleRead, RuleUpdate, TemplateCreate, TemplateRead
 from services import rule_store
 from services.rule_store import (
+    FieldProblem,
     GlobalTemplateReadOnly,
     InvalidRuleValues,
     RuleFields,
@@ -37,11 +39,7 @@ def _refuse(exc: Exception) -> NoReturn:
     if isinstance(exc, TemplateKeyTaken | GlobalTemplateReadOnly):
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     if isinstance(exc, InvalidRuleValues):
-        detail = [
-            {"type": "value_error", "loc": ["body", *problem.loc], "msg": problem.message}
-            for problem in exc.problems
-        ]
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from None
+        raise unprocessable(exc.problems) from None
     raise exc
 
 
@@ -130,8 +128,7 @@ def create_rule(body: RuleCreate, session: SessionDep) -> RuleRead:
             row = rule_store.create_from_template(session, body.template, fields)
     except TemplateNotFound as exc:
         message = f"{exc.message}: GET /api/rules/templates lists them"
-        detail = [{"type": "value_error", "loc": ["body", "template"], "msg": message}]
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from None
+        raise unprocessable([FieldProblem(("template",), message)]) from None
     except InvalidRuleValues as exc:
         _refuse(exc)
     answer = RuleRead.model_validate(row)

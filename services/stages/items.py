@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.orm import Session
 
 from models import ItemStatus, stages
@@ -124,6 +124,13 @@ class ChunkWork:
         if evaluation is not None:
             self.evaluations[item.position] = evaluation
 
+    def product_of(self, item: StageItem, products: Mapping[int, Row[Any]]) -> Row[Any] | None:
+        """The item's product row; None, with the item failed, when it was deleted meanwhile."""
+        product = products.get(item.product_id) if item.product_id is not None else None
+        if product is None:
+            self.fails(item, [ItemError("product", f"the product was deleted before its {self.stage} stage")])
+        return product
+
     def fails(self, item: StageItem, errors: Sequence[ItemError]) -> None:
         self.failed[item.position] = list(errors)
         self.result.failed_source_ids.append(item.source_id)
@@ -133,3 +140,25 @@ class ChunkWork:
             session, job_id, self.stage, passed=self.passed, failed=self.failed, evaluations=self.evaluations
         )
         return self.result
+
+
+def read_products(session: Session, columns: str, ids: Sequence[int]) -> dict[int, Row[Any]]:
+    """The products `ids` by id, with `columns` (SQL, a constant of the calling stage) and `id`."""
+    query = text(f"SELECT id, {columns} FROM products WHERE id = ANY(:ids)")  # noqa: S608 - constant
+    return {row.id: row for row in session.execute(query, {"ids": list(ids)})}
+
+
+def read_listings(
+    session: Session, columns: str, ids: Sequence[int], marketplaces: Sequence[str]
+) -> dict[tuple[int, str], Row[Any]]:
+    """The listings of products `ids` on `marketplaces`, by (product id, marketplace)."""
+    query = text(
+        f"SELECT product_id, marketplace, {columns} FROM product_listings"  # noqa: S608 - constant
+        " WHERE product_id = ANY(:ids) AND marketplace = ANY(:marketplaces)"
+    )
+    rows = session.execute(query, {"ids": list(ids), "marketplaces": list(marketplaces)})
+    return {(row.product_id, row.marketplace): row for row in rows}
+
+
+def product_ids(items: Sequence[StageItem]) -> list[int]:
+    return [item.product_id for item in items if item.product_id is not None]

@@ -13,7 +13,6 @@ from typing import Any
 
 import orjson
 import structlog
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from models import ProductStatus, stages
@@ -21,7 +20,15 @@ from models.db import psycopg_connection
 from schemas.product import ProductIn
 from services.normalize import normalize_product
 from services.stages.bulk import copy_rows
-from services.stages.items import ChunkWork, ItemError, StageResult, claim_items
+from services.stages.items import (
+    ChunkWork,
+    ItemError,
+    StageResult,
+    claim_items,
+    product_ids,
+    read_listings,
+    read_products,
+)
 from services.stages.keys import normalize_key
 
 log = structlog.get_logger(__name__)
@@ -48,28 +55,25 @@ def normalize_chunk(
     work = ChunkWork(stages.NORMALIZE, items)
     if not items:
         return work.result
-    ids = [item.product_id for item in items if item.product_id is not None]
-    products = {
-        row.id: row
-        for row in session.execute(
-            text(
-                "SELECT id, source_id, title, description, brand, category, ean, images, attributes,"
-                " content_hash, normalize_key FROM products WHERE id = ANY(:ids)"
-            ),
-            {"ids": ids},
-        )
-    }
-    titled = _listings_with_key(session, ids, marketplaces)
+    ids = product_ids(items)
+    products = read_products(
+        session,
+        "source_id, title, description, brand, category, ean, images, attributes,"
+        " content_hash, normalize_key",
+        ids,
+    )
+    titled = read_listings(session, "normalize_key", ids, marketplaces)
 
     product_rows: list[tuple[Any, ...]] = []
     listing_rows: list[tuple[Any, ...]] = []
     for item in items:
-        product = products.get(item.product_id)
-        if product is None:
-            work.fails(item, [ItemError("product", "the product was deleted before it was normalized")])
+        if (product := work.product_of(item, products)) is None:
             continue
         key = normalize_key(product.content_hash)
-        if product.normalize_key == key and all((product.id, m, key) in titled for m in marketplaces):
+        if product.normalize_key == key and all(
+            (listing := titled.get((product.id, m))) is not None and listing.normalize_key == key
+            for m in marketplaces
+        ):
             work.passes(item, skipped=True)
             continue
         try:
@@ -92,19 +96,6 @@ def normalize_chunk(
 
     _write(session, product_rows, listing_rows)
     return work.finish(session, job_id)
-
-
-def _listings_with_key(
-    session: Session, ids: list[int], marketplaces: Sequence[str]
-) -> set[tuple[int, str, str]]:
-    rows = session.execute(
-        text(
-            "SELECT product_id, marketplace, normalize_key FROM product_listings"
-            " WHERE product_id = ANY(:ids) AND marketplace = ANY(:marketplaces) AND title IS NOT NULL"
-        ),
-        {"ids": ids, "marketplaces": list(marketplaces)},
-    )
-    return {(r.product_id, r.marketplace, r.normalize_key) for r in rows}
 
 
 def _product_in(row: Any) -> ProductIn:

@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Any
 
 import structlog
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from models import stages
@@ -40,7 +39,15 @@ from services.pricing_store import (
     profile_from_row,
 )
 from services.stages.bulk import copy_rows, json_text
-from services.stages.items import ChunkWork, ItemError, StageResult, claim_items
+from services.stages.items import (
+    ChunkWork,
+    ItemError,
+    StageResult,
+    claim_items,
+    product_ids,
+    read_listings,
+    read_products,
+)
 from services.stages.keys import price_key, rates_fingerprint
 
 log = structlog.get_logger(__name__)
@@ -100,33 +107,14 @@ def price_chunk(
     profile_key, rates_key = profile_fingerprint(profile_row), rates_fingerprint(rates)
     targets = [_MarketplacePricing(m, profile_row, profile, rates) for m in marketplaces]
 
-    ids = [item.product_id for item in items if item.product_id is not None]
-    products = {
-        row.id: row
-        for row in session.execute(
-            text(
-                "SELECT id, price, currency, cost, competitors, offer_hash FROM products WHERE id = ANY(:ids)"
-            ),
-            {"ids": ids},
-        )
-    }
-    listings = {
-        (row.product_id, row.marketplace): row
-        for row in session.execute(
-            text(
-                "SELECT product_id, marketplace, price, currency, price_key FROM product_listings"
-                " WHERE product_id = ANY(:ids) AND marketplace = ANY(:marketplaces)"
-            ),
-            {"ids": ids, "marketplaces": list(marketplaces)},
-        )
-    }
+    ids = product_ids(items)
+    products = read_products(session, "price, currency, cost, competitors, offer_hash", ids)
+    listings = read_listings(session, "price, currency, price_key", ids, marketplaces)
 
     listing_rows: list[tuple[Any, ...]] = []
     history_rows: list[tuple[Any, ...]] = []
     for item in items:
-        product = products.get(item.product_id)
-        if product is None:
-            work.fails(item, [ItemError("product", "the product was deleted before it was priced")])
+        if (product := work.product_of(item, products)) is None:
             continue
         errors: list[ItemError] = []
         changed = False

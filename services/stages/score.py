@@ -16,7 +16,6 @@ from decimal import Decimal
 from typing import Any
 
 import structlog
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from models import ProductStatus, stages
@@ -26,7 +25,15 @@ from services.pricing import ExchangeRates, UnknownCurrency
 from services.rules import Evaluation, EvaluationStatus, Rule, evaluate, rules_fingerprint, worst
 from services.scoring import ListingFacts, QualityScore, ScoreWeights, facts_from_normalized, score_listing
 from services.stages.bulk import copy_rows, json_text
-from services.stages.items import ChunkWork, ItemError, StageResult, claim_items
+from services.stages.items import (
+    ChunkWork,
+    ItemError,
+    StageResult,
+    claim_items,
+    product_ids,
+    read_listings,
+    read_products,
+)
 from services.stages.keys import score_key, weights_fingerprint
 
 log = structlog.get_logger(__name__)
@@ -61,39 +68,31 @@ def score_chunk(
         {"title": weights.title, "description": weights.description, "images": weights.images,
          "attributes": weights.attributes}
     )  # fmt: skip
-    ids = [item.product_id for item in items if item.product_id is not None]
-    products = {
-        row.id: row
-        for row in session.execute(
-            text(
-                # Counts, not the JSON: decoding attributes and competitors only to count them
-                # was a tenth of this stage.
-                "SELECT id, source_platform, normalized, normalize_key, cost, currency, stock, status,"
-                " (SELECT count(*) FROM jsonb_object_keys(attributes)) AS attribute_count,"
-                " jsonb_array_length(competitors) AS competitors_count FROM products WHERE id = ANY(:ids)"
-            ),
-            {"ids": ids},
-        )
-    }
-    listings = {
-        (row.product_id, row.marketplace): row
-        for row in session.execute(
-            text(
-                "SELECT product_id, marketplace, title, price, proposed_price, currency, price_status,"
-                " price_key, quality_score, evaluation, score_key FROM product_listings"
-                " WHERE product_id = ANY(:ids) AND marketplace = ANY(:marketplaces)"
-            ),
-            {"ids": ids, "marketplaces": list(marketplaces)},
-        )
-    }
+    ids = product_ids(items)
+    # Counts, not the JSON: decoding attributes and competitors only to count them was a tenth of
+    # this stage.
+    products = read_products(
+        session,
+        "source_platform, normalized, normalize_key, cost, currency, stock, status,"
+        " (SELECT count(*) FROM jsonb_object_keys(attributes)) AS attribute_count,"
+        " jsonb_array_length(competitors) AS competitors_count",
+        ids,
+    )
+    listings = read_listings(
+        session,
+        "title, price, proposed_price, currency, price_status, price_key, quality_score, evaluation,"
+        " score_key",
+        ids,
+        marketplaces,
+    )
 
     listing_rows: list[tuple[Any, ...]] = []
     product_rows: list[tuple[Any, ...]] = []
     for item in items:
-        product = products.get(item.product_id)
-        if product is None or product.normalized is None:
-            what = "deleted" if product is None else "not normalized"
-            work.fails(item, [ItemError("product", f"the product was {what} before it was scored")])
+        if (product := work.product_of(item, products)) is None:
+            continue
+        if product.normalized is None:  # cannot happen through the pipeline, which normalizes first
+            work.fails(item, [ItemError("product", "the product was not normalized before its score stage")])
             continue
         scores: list[int] = []
         evaluations: list[EvaluationStatus] = []

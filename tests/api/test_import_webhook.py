@@ -204,3 +204,30 @@ class TestJobStatus:
         assert job["progress"] == 0.0
         assert job["errors"] == []
         assert job["completed_at"] is None
+
+
+class TestOptions:
+    def test_unknown_marketplace_is_422_naming_the_known_ones(self, client):
+        response = post(
+            client, {"options": {"marketplaces": ["amazon_de", "amazon_xx"]}, "products": [product(1)]}
+        )
+        assert response.status_code == 422
+        detail = response.json()["detail"]
+        assert "unknown marketplace 'amazon_xx'" in detail
+        assert "ebay_de" in detail
+
+    def test_marketplaces_are_taken_in_any_case_once_each(self, client):
+        response = post(
+            client, {"options": {"marketplaces": ["EBAY_DE", "ebay_de"]}, "products": [product(1)]}
+        )
+        job = client.get(response.json()["status_url"]).json()
+        assert job["options"]["marketplaces"] == ["ebay_de"]
+
+    def test_unknown_pricing_profile_is_422_naming_the_known_ones(self, client):
+        response = post(client, {"options": {"pricing_profile": "cheap"}, "products": [product(1)]})
+        assert response.status_code == 422
+        assert response.json()["detail"] == "no pricing profile named 'cheap'; known: default"
+
+    def test_a_known_pricing_profile_is_accepted(self, client):
+        response = post(client, {"options": {"pricing_profile": "default"}, "products": [product(1)]})
+        assert response.status_code == 202

@@ -208,7 +208,7 @@ class TestFailures:
 
         assert jobs.finish_if_done(db_session, job_id) == "completed_with_errors"
         (error,) = jobs.job_view(db_session, job_id).errors
-        assert (error.stage, error.error) == ("normalize", "the product was deleted before it was normalized")
+        assert (error.stage, error.error) == ("normalize", "the product was deleted before its normalize stage")
 
     def test_a_profile_deleted_since_the_job_was_accepted_fails_its_products_at_price(self, db_session):
         db_session.add(PricingProfileRow(name="gone", strategy="markup_cost", currency="EUR"))
