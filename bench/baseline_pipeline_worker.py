@@ -69,10 +69,15 @@ def _plan(session: Session, job_id: uuid.UUID) -> jobs.JobPlan:
     return jobs.job_plan(session, job_id)
 
 
-def _finish(session: Session, job_id: uuid.UUID) -> None:
+def _finish(job_id: uuid.UUID) -> None:
     """Close the job when its last item is done, with two cheap checks first (not a GROUP BY per
-    product, which would make the baseline slower than a sensible first version)."""
-    session.flush()
+    product, which would make the baseline slower than a sensible first version). In a transaction
+    of its own after the product's commit, so that the last two products cannot each miss the other."""
+    with session_scope() as session:
+        _finish_in(session, job_id)
+
+
+def _finish_in(session: Session, job_id: uuid.UUID) -> None:
     total = session.scalar(select(ImportJob.total_products).where(ImportJob.id == job_id))
     items = session.scalar(select(func.count()).select_from(JobItem).where(JobItem.job_id == job_id))
     pending = session.scalar(
@@ -106,12 +111,13 @@ def import_product(job_id: str, position: int, raw: dict[str, Any]) -> None:
     with session_scope() as session:
         source = session.scalar(select(ImportJob.source).where(ImportJob.id == key))
         assert source is not None
-        if not import_one(
+        imported = import_one(
             session, key, source, position, raw, stage=stages.NORMALIZE, status=ItemStatus.PENDING
-        ):
-            _finish(session, key)
-            return
-    normalize_product_message.send(job_id, position)
+        )
+    if imported:
+        normalize_product_message.send(job_id, position)
+    else:
+        _finish(key)
 
 
 @dramatiq.actor(actor_name="baseline.normalize_product", queue_name=QUEUE, broker=broker)
@@ -218,4 +224,4 @@ def score_product_message(job_id: str, position: int) -> None:
         product.evaluation = worst(evaluations)
         product.status = ProductStatus.SCORED
         item.status, item.evaluation = ItemStatus.DONE, product.evaluation
-        _finish(session, key)
+    _finish(key)
