@@ -12,7 +12,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev-secret", "placeholder"})
@@ -71,6 +71,18 @@ class Settings(BaseSettings):
     quality_weights: dict[str, int] = Field(
         default_factory=lambda: {"title": 30, "description": 30, "images": 20, "attributes": 20}
     )
+
+    # AI copy with Groq. No key: the deterministic copy from normalize is used, and says so.
+    groq_api_key: SecretStr = SecretStr("")  # SecretStr: never printed with the settings
+    groq_base_url: str | None = None  # None: Groq's own; tests point it at their fake server
+    groq_model: str = "llama-3.3-70b-versatile"
+    groq_bulk_model: str = "llama-3.1-8b-instant"
+    # The account's limits, shared by every worker through Redis (Groq's headers tighten them).
+    groq_requests_per_minute: int = 30
+    groq_tokens_per_minute: int = 6_000
+    # How long one product may wait for the model before its deterministic copy is used.
+    groq_max_wait_seconds: float = 60.0
+    groq_timeout_seconds: float = 30.0
 
     # Dramatiq
     worker_queue: str = "pipeline"

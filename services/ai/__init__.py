@@ -1,0 +1,48 @@
+"""AI listing copy: prompts, checks and grounding are pure; the chat model is a seam (`chat.ChatModel`).
+
+Each module's docstring states its rules: prompts (instructions apart from the untrusted data, injection
+text stripped), checks (reading and checking the model's answer), grounding (the −1…+1 score),
+copywriter (ask, check, one repair, fallback).
+"""
+
+from services.ai.chat import ChatMessage, ChatModel, ChatResult, ChatUnavailable, RateLimitState
+from services.ai.checks import AiCopy, check_copy, html_text, parse_copy
+from services.ai.copywriter import CopyResult, Copywriter, Review, review_answer
+from services.ai.grounding import MIN_GROUNDING, TRANSLATIONS, Grounding, grounding_problem, grounding_score
+from services.ai.prompts import (
+    LANGUAGE_NAMES,
+    PROMPT_VERSION,
+    SourceProduct,
+    SourceSpec,
+    build_messages,
+    find_injections,
+    strip_injections,
+)
+
+__all__ = [
+    "LANGUAGE_NAMES",
+    "MIN_GROUNDING",
+    "PROMPT_VERSION",
+    "TRANSLATIONS",
+    "AiCopy",
+    "ChatMessage",
+    "ChatModel",
+    "ChatResult",
+    "ChatUnavailable",
+    "CopyResult",
+    "Copywriter",
+    "Grounding",
+    "RateLimitState",
+    "Review",
+    "SourceProduct",
+    "SourceSpec",
+    "build_messages",
+    "check_copy",
+    "find_injections",
+    "grounding_problem",
+    "grounding_score",
+    "html_text",
+    "parse_copy",
+    "review_answer",
+    "strip_injections",
+]

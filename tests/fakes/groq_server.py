@@ -1,0 +1,433 @@
+"""A fake Groq API on loopback: a real HTTP server that speaks what the `groq` SDK calls.
+
+    with FakeGroq() as fake:
+        fake.queue("rate_limited", retry_after=1)      # the next request gets a 429
+        fake.queue("good", answer=lambda body: {...})  # the one after, this answer
+        model = GroqChatModel(fake.api_key, base_url=fake.base_url)
+        ...
+        assert fake.requests[0].body["response_format"] == {"type": "json_object"}
+
+Scripted responses are used in order, one per request, then the default (`good`, or what
+`fake.set_default(...)` says). Modes:
+
+* `good`: a JSON object answer from `answer(body)` (default: a grounded {"title", "description_html"}
+  made from the request's data);
+* `invalid_json`: an answer that is not JSON; `wrong_shape`: JSON without a title;
+  `ungrounded`: a title and description with invented facts;
+* `rate_limited`: 429 with `retry-after` and Groq's error body; `server_error`: 500 (or `status`);
+  `bad_request`: 400 as Groq sends for a JSON answer that failed validation;
+* `slow`: sleeps `seconds` before answering as `then` says (default `good`).
+
+Every request is recorded (method, path, headers, parsed body), wrong API keys included; a wrong key
+gets 401 and uses no scripted response. Token counts are about characters / 4, and the
+`x-ratelimit-*` headers follow Groq's (a daily request budget, a per-minute token budget, durations
+in Go's format); `headers=` on a scripted response overrides or adds headers.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal
+
+Mode = Literal[
+    "good", "invalid_json", "wrong_shape", "ungrounded", "rate_limited", "server_error", "bad_request", "slow"
+]
+Answer = Callable[[dict[str, Any]], "dict[str, Any] | str"]
+
+CHAT_PATH = "/openai/v1/chat/completions"
+DEFAULT_API_KEY = "gsk_test_fake_key"
+
+
+@dataclass(frozen=True)
+class Scripted:
+    """One response to give."""
+
+    mode: Mode = "good"
+    answer: Answer | None = None  # good: the answer (a dict is sent as JSON, a str as it is)
+    retry_after: float = 1.0  # rate_limited: seconds in `retry-after`
+    status: int | None = None  # server_error: the status (default 500)
+    seconds: float = 0.0  # slow: how long to sleep first
+    then: Mode = "good"  # slow: how to answer after sleeping
+    headers: Mapping[str, str] = field(default_factory=dict)  # added to / overriding the response's
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]  # names in lower case
+    body: Any  # the parsed JSON body (None when there was none or it was not JSON)
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return list(self.body.get("messages", [])) if isinstance(self.body, dict) else []
+
+
+def go_duration(seconds: float) -> str:
+    """A duration as Groq writes it (Go's time.Duration, to 10 ms): "2m59.56s", "7.66s", "450ms"."""
+    if seconds <= 0:
+        return "0s"
+    if seconds < 1:
+        return f"{max(round(seconds * 1000), 1)}ms"
+    centis = round(seconds * 100)
+    hours, centis = divmod(centis, 360_000)
+    minutes, centis = divmod(centis, 6_000)
+    secs = f"{centis / 100:.2f}".rstrip("0").rstrip(".")
+    text = f"{secs}s"
+    if minutes or hours:
+        text = f"{minutes}m{text}"
+    if hours:
+        text = f"{hours}h{text}"
+    return text
+
+
+def request_facts(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The product data a request carries: the first JSON object found in the user messages (a
+    `product` key inside it is taken as the product), else {"title": first line of the user text}."""
+    texts = [
+        str(m.get("content", ""))
+        for m in body.get("messages", [])
+        if isinstance(m, dict) and m.get("role") == "user"
+    ]
+    decoder = json.JSONDecoder()
+    for text in texts:
+        start = text.find("{")
+        while start != -1:
+            try:
+                found, _ = decoder.raw_decode(text, start)
+            except ValueError:
+                start = text.find("{", start + 1)
+                continue
+            if isinstance(found, dict):
+                product = found.get("product")
+                return product if isinstance(product, dict) else found
+            start = text.find("{", start + 1)
+    first_line = next((line.strip() for t in texts for line in t.splitlines() if line.strip()), "")
+    return {"title": first_line[:80] or "Product"}
+
+
+def default_answer(body: dict[str, Any]) -> dict[str, Any]:
+    """A valid, grounded copy: the source title (with the brand in front when it lacks it) and a
+    description listing the scalar facts given."""
+    facts = request_facts(body)
+    title = str(facts.get("title") or facts.get("name") or "Product").strip()
+    brand = facts.get("brand")
+    if isinstance(brand, str) and brand.strip() and brand.lower() not in title.lower():
+        title = f"{brand.strip()} {title}"
+    items = [
+        f"<li>{html.escape(str(key))}: {html.escape(str(value))}</li>"
+        for key, value in facts.items()
+        if key not in {"title", "name", "description"} and isinstance(value, str | int | float)
+    ][:8]
+    description = f"<p>{html.escape(title)}</p>" + (f"<ul>{''.join(items)}</ul>" if items else "")
+    return {"title": title[:150], "description_html": description}
+
+
+class FakeGroq:
+    """The fake server; a context manager (or `start()` / `stop()`)."""
+
+    def __init__(
+        self,
+        api_key: str = DEFAULT_API_KEY,
+        *,
+        requests_per_day: int = 14_400,
+        tokens_per_minute: int = 6_000,
+    ) -> None:
+        self.api_key = api_key
+        self.requests_per_day = requests_per_day
+        self.tokens_per_minute = tokens_per_minute
+        self._lock = threading.Lock()
+        self._script: deque[Scripted] = deque()
+        self._default = Scripted()
+        self._requests: list[RecordedRequest] = []
+        self._answered = 0  # requests that used the budgets (not 401s)
+        self._token_log: deque[tuple[float, int]] = deque()  # (when, tokens) of the last minute
+        self._stopping = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    def start(self) -> FakeGroq:
+        fake = self
+
+        class Handler(_Handler):
+            server_fake = fake
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()  # wakes slow answers
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> FakeGroq:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """What to give the SDK as base_url (it adds /openai/v1/...)."""
+        assert self._server is not None, "the fake Groq server is not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    # -- scripting ----------------------------------------------------------------------------------
+
+    def queue(self, mode: Mode = "good", *, times: int = 1, **options: Any) -> FakeGroq:
+        """Answer the next `times` requests (after those already queued) in `mode`."""
+        scripted = Scripted(mode, **options)
+        with self._lock:
+            self._script.extend([scripted] * times)
+        return self
+
+    def set_default(self, mode: Mode = "good", **options: Any) -> FakeGroq:
+        """How to answer once the queue is empty."""
+        with self._lock:
+            self._default = Scripted(mode, **options)
+        return self
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def chat_requests(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.path == CHAT_PATH]
+
+    # -- answering ----------------------------------------------------------------------------------
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self._requests.append(request)
+
+    def _next(self) -> Scripted:
+        with self._lock:
+            return self._script.popleft() if self._script else self._default
+
+    def _spend(self, tokens: int) -> dict[str, str]:
+        """Count one request of `tokens` and return the `x-ratelimit-*` headers after it."""
+        now = time.monotonic()
+        with self._lock:
+            self._answered += 1
+            self._token_log.append((now, tokens))
+            while self._token_log and self._token_log[0][0] <= now - 60:
+                self._token_log.popleft()
+            used_tokens = sum(t for _, t in self._token_log)
+            answered = self._answered
+        return self._limit_headers(answered, used_tokens)
+
+    def _limit_headers(self, requests_used: int, tokens_used: int) -> dict[str, str]:
+        remaining_requests = max(self.requests_per_day - requests_used, 0)
+        remaining_tokens = max(self.tokens_per_minute - tokens_used, 0)
+        return {
+            "x-ratelimit-limit-requests": str(self.requests_per_day),
+            "x-ratelimit-limit-tokens": str(self.tokens_per_minute),
+            "x-ratelimit-remaining-requests": str(remaining_requests),
+            "x-ratelimit-remaining-tokens": str(remaining_tokens),
+            # Groq's buckets refill continuously: time until the used part is back.
+            "x-ratelimit-reset-requests": go_duration(requests_used * 86_400 / self.requests_per_day),
+            "x-ratelimit-reset-tokens": go_duration(
+                min(tokens_used, self.tokens_per_minute) * 60 / self.tokens_per_minute
+            ),
+        }
+
+    def _exhausted_headers(self, retry_after: float) -> dict[str, str]:
+        with self._lock:
+            answered = self._answered
+        headers = self._limit_headers(answered, self.tokens_per_minute)
+        headers["x-ratelimit-reset-tokens"] = go_duration(retry_after)
+        return headers
+
+    def respond(self, body: Any) -> tuple[int, dict[str, str], Any, float]:
+        """(status, headers, JSON body, seconds to sleep first) for one authorized chat request."""
+        scripted = self._next()
+        delay = 0.0
+        mode = scripted.mode
+        if mode == "slow":
+            delay, mode = scripted.seconds, scripted.then
+        status, headers, payload = self._answer(mode, scripted, body if isinstance(body, dict) else {})
+        headers.update(scripted.headers)
+        return status, headers, payload, delay
+
+    def _answer(
+        self, mode: Mode, scripted: Scripted, body: dict[str, Any]
+    ) -> tuple[int, dict[str, str], Any]:
+        model = str(body.get("model", "llama-3.3-70b-versatile"))
+        if mode == "rate_limited":
+            seconds = scripted.retry_after
+            headers = self._exhausted_headers(seconds)
+            headers["retry-after"] = f"{seconds:g}"
+            message = (
+                f"Rate limit reached for model `{model}` in organization `org_fake` service tier `on_demand` "
+                f"on tokens per minute (TPM): Limit {self.tokens_per_minute}, Used {self.tokens_per_minute}, "
+                f"Requested {prompt_tokens(body)}. Please try again in {go_duration(seconds)}. "
+                "Need more tokens? Upgrade to Dev Tier today at https://console.groq.com/settings/billing"
+            )
+            return 429, headers, _error(message, "tokens", "rate_limit_exceeded")
+        if mode == "server_error":
+            return scripted.status or 500, {}, _error("Internal Server Error", "internal_server_error")
+        if mode == "bad_request":
+            return (
+                400,
+                {},
+                {
+                    "error": {
+                        "message": "Failed to generate JSON. Please adjust your prompt. "
+                        "See 'failed_generation' for more details.",
+                        "type": "invalid_request_error",
+                        "code": "json_validate_failed",
+                        "failed_generation": '{"title": "Unfinished',
+                    }
+                },
+            )
+
+        content = self._content(mode, scripted, body)
+        prompt = prompt_tokens(body)
+        completion = max(round(len(content) / 4), 1)
+        headers = self._spend(prompt + completion)
+        created = int(time.time())
+        return (
+            200,
+            headers,
+            {
+                "id": f"chatcmpl-{uuid.uuid4()}",
+                "object": "chat.completion",
+                "created": created,
+                "model": model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": content},
+                        "logprobs": None,
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {
+                    "queue_time": 0.01,
+                    "prompt_tokens": prompt,
+                    "prompt_time": 0.02,
+                    "completion_tokens": completion,
+                    "completion_time": 0.05,
+                    "total_tokens": prompt + completion,
+                    "total_time": 0.07,
+                },
+                "system_fingerprint": "fp_fake",
+                "x_groq": {"id": f"req_{uuid.uuid4().hex[:26]}"},
+            },
+        )
+
+    def _content(self, mode: Mode, scripted: Scripted, body: dict[str, Any]) -> str:
+        good = default_answer(body)
+        if mode == "good":
+            answer = scripted.answer(body) if scripted.answer else good
+            return answer if isinstance(answer, str) else json.dumps(answer, ensure_ascii=False)
+        if mode == "invalid_json":
+            return f"Sure! Here is a better title: {good['title']}. Let me know if you need anything else."
+        if mode == "wrong_shape":
+            return json.dumps({"headline": good["title"], "description_html": good["description_html"]})
+        if mode == "ungrounded":
+            return json.dumps(
+                {
+                    "title": f"{good['title']} 2TB Titanium Pro Edition - 5-Year Warranty",
+                    "description_html": good["description_html"]
+                    + "<p>Waterproof to 50 m, made in Switzerland, 5-year warranty.</p>",
+                },
+                ensure_ascii=False,
+            )
+        raise ValueError(f"not an answer mode: {mode}")
+
+
+def prompt_tokens(body: Mapping[str, Any]) -> int:
+    """About characters / 4 of all the messages."""
+    chars = sum(len(str(m.get("content", ""))) for m in body.get("messages", []) if isinstance(m, dict))
+    return max(round(chars / 4), 1)
+
+
+def _error(message: str, type_: str, code: str | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"message": message, "type": type_}
+    if code:
+        error["code"] = code
+    return {"error": error}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_fake: FakeGroq
+    protocol_version = "HTTP/1.0"
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet in test output
+        pass
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def _handle(self) -> None:
+        fake = self.server_fake
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        path = self.path.split("?", 1)[0]
+        fake._record(
+            RecordedRequest(
+                method=self.command,
+                path=path,
+                headers={k.lower(): v for k, v in self.headers.items()},
+                body=body,
+            )
+        )
+        if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
+            self._send(401, {}, _error("Invalid API Key", "invalid_request_error", "invalid_api_key"))
+            return
+        if path != CHAT_PATH or self.command != "POST":
+            self._send(
+                404,
+                {},
+                _error("Unknown request URL: " + path, "invalid_request_error", "unknown_url"),
+            )
+            return
+        status, headers, payload, delay = fake.respond(body)
+        if delay and fake._stopping.wait(delay):
+            return  # the server is stopping: no answer
+        self._send(status, headers, payload)
+
+    def _send(self, status: int, headers: Mapping[str, str], payload: Any) -> None:
+        data = json.dumps(payload).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("x-request-id", f"req_{uuid.uuid4().hex[:26]}")
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up waiting (a timeout test)
