@@ -45,19 +45,6 @@ from workers.broker import QUEUE, broker
 from workers.db import session_scope
 from workers.stage_actors import RATES, WEIGHTS
 
-FIELDS = (
-    "source_url",
-    "title",
-    "description",
-    "price",
-    "currency",
-    "cost",
-    "stock",
-    "brand",
-    "category",
-    "ean",
-)
-
 
 def _item(session: Session, job_id: uuid.UUID, position: int) -> JobItem:
     item = session.get(JobItem, (job_id, position))
