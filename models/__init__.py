@@ -1,5 +1,6 @@
 """SQLAlchemy models: one module per table. Importing this package registers them all on `Base.metadata`."""
 
+from models.ai_copy import AiCopyCache
 from models.base import Base
 from models.bulk_job import BulkJob
 from models.import_job import ChunkStatus, ImportJob, ItemOutcome, ItemStatus, JobChunk, JobItem, JobStatus
@@ -11,6 +12,7 @@ from models.sync_log import SyncLog
 from models.webhook import Webhook
 
 __all__ = [
+    "AiCopyCache",
     "Base",
     "BulkJob",
     "ChunkStatus",

@@ -88,6 +88,10 @@ class JobItem(Base):
     errors: Mapped[list[Any] | None]
     # ok / warning / blocked, once scored: the job's analysis counts these.
     evaluation: Mapped[str | None] = mapped_column(String(16))
+    # Groq tokens this job spent on the item's copy (0 when cached or not optimized): the job sums them.
+    ai_prompt_tokens: Mapped[int] = mapped_column(Integer, server_default="0")
+    ai_completion_tokens: Mapped[int] = mapped_column(Integer, server_default="0")
+    ai_requests: Mapped[int] = mapped_column(SmallInteger, server_default="0")
     attempts: Mapped[int] = mapped_column(SmallInteger, server_default="0")
     updated_at: Mapped[datetime] = updated_at_column()
 

@@ -1,6 +1,8 @@
-"""A product on one target marketplace: its fitted title, its price, its quality score and its evaluation.
+"""A product on one target marketplace: its copy, its price, its quality score and its evaluation.
 
-One row per (product, marketplace), written by the stages in turn. Each stage stores the key of
+One row per (product, marketplace), written by the stages in turn. The copy is the deterministic one
+from normalize (`ai_status` "deterministic") until the optimize stage replaces it with the model's
+("optimized") or says why it kept it ("fallback", with `ai_reason`). Each stage stores the key of
 the inputs it used (`normalize_key`, `price_key`, `score_key`): when a re-import brings the same
 inputs, the stage finds the same key and skips the product.
 """
@@ -11,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Numeric, SmallInteger, String, Text
+from sqlalchemy import BigInteger, Float, ForeignKey, Integer, Numeric, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, updated_at_column
@@ -25,9 +27,20 @@ class Listing(Base):
         BigInteger, ForeignKey("products.id", ondelete="CASCADE"), primary_key=True
     )
     marketplace: Mapped[str] = mapped_column(String(32), primary_key=True)
-    # normalize: the product's clean title fitted to this marketplace's rules
+    # normalize: the product's clean title fitted to this marketplace's rules and the cleaned
+    # description; optimize: the model's copy in their place, when it passed the checks
     title: Mapped[str | None] = mapped_column(Text)
+    description_html: Mapped[str | None] = mapped_column(Text)
     normalize_key: Mapped[str | None] = mapped_column(String(64))
+    ai_status: Mapped[str | None] = mapped_column(String(16))  # deterministic / optimized / fallback
+    ai_reason: Mapped[str | None] = mapped_column(Text)  # why not optimized
+    ai_grounding: Mapped[float | None] = mapped_column(Float)  # -1..1, of the model's last answer
+    ai_model: Mapped[str | None] = mapped_column(String(64))
+    ai_prompt_version: Mapped[str | None] = mapped_column(String(16))
+    # what the copy cost when the model wrote it (a cached copy costs its job nothing)
+    ai_prompt_tokens: Mapped[int | None] = mapped_column(Integer)
+    ai_completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    ai_key: Mapped[str | None] = mapped_column(String(64))  # the copy's inputs: skip when unchanged
     # price: the applied price; a decision that needs review is proposed, not applied
     price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     currency: Mapped[str | None] = mapped_column(String(3))

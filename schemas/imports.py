@@ -55,6 +55,17 @@ class StageCounts(BaseModel):
     failed: int = 0
 
 
+class AiUsage(BaseModel):
+    """What the job's AI copy cost (tokens this job spent: cached copy costs nothing) and how the
+    copy of its products' listings was written: optimized / fallback / deterministic."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    requests: int = 0
+    copy_status: dict[str, int] = Field(default_factory=dict)
+
+
 class JobError(BaseModel):
     source_id: str | None
     position: int
@@ -75,6 +86,7 @@ class JobRead(BaseModel):
     outcomes: dict[str, int]
     # The seller's rules over the scored items: how many are ok, have a warning, are blocked.
     analysis: dict[str, int]
+    ai: AiUsage = Field(default_factory=AiUsage)
     progress: float
     # The failed items' errors, the first ones by position (`failed_products` says how many failed).
     errors: list[JobError]

@@ -9,13 +9,14 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from models import ChunkStatus, ImportJob, ItemStatus, JobChunk, JobItem, JobStatus, stages
-from schemas.imports import JobError, JobRead, StageCounts
+from schemas.imports import AiUsage, JobError, JobRead, StageCounts
 from services.normalize import DEFAULT_MARKETPLACES
 
 PIPELINE = stages.PIPELINE
@@ -32,6 +33,10 @@ class ItemCounts:
     stages: dict[str, StageCounts] = field(default_factory=dict)
     # ok / warning / blocked of the scored items: the seed's analysis counts
     evaluations: Counter[str] = field(default_factory=Counter)
+    # Groq tokens and requests the job spent on its copy
+    ai_prompt_tokens: int = 0
+    ai_completion_tokens: int = 0
+    ai_requests: int = 0
 
     @property
     def pending(self) -> int:
@@ -49,14 +54,26 @@ class ItemCounts:
 def count_items(session: Session, job_id: uuid.UUID, total: int) -> ItemCounts:
     """Counts by stage and status; products whose chunk is not imported yet count as pending."""
     rows = session.execute(
-        select(JobItem.stage, JobItem.status, JobItem.outcome, JobItem.evaluation, func.count())
+        select(
+            JobItem.stage,
+            JobItem.status,
+            JobItem.outcome,
+            JobItem.evaluation,
+            func.count(),
+            func.sum(JobItem.ai_prompt_tokens),
+            func.sum(JobItem.ai_completion_tokens),
+            func.sum(JobItem.ai_requests),
+        )
         .where(JobItem.job_id == job_id)
         .group_by(JobItem.stage, JobItem.status, JobItem.outcome, JobItem.evaluation)
     ).all()
     counts = ItemCounts(stages={stage: StageCounts() for stage in PIPELINE})
     seen = 0
-    for stage, status, outcome, evaluation, n in rows:
+    for stage, status, outcome, evaluation, n, prompt_tokens, completion_tokens, requests in rows:
         seen += n
+        counts.ai_prompt_tokens += prompt_tokens or 0
+        counts.ai_completion_tokens += completion_tokens or 0
+        counts.ai_requests += requests or 0
         counts.by_status[status] += n
         if outcome:
             counts.outcomes[outcome] += n
@@ -126,6 +143,7 @@ class JobPlan:
 
     marketplaces: tuple[str, ...]
     pricing_profile: str | None
+    optimize: bool | None = None  # None: optimize when a Groq key is configured
 
 
 def job_plan(session: Session, job_id: uuid.UUID) -> JobPlan:
@@ -135,6 +153,7 @@ def job_plan(session: Session, job_id: uuid.UUID) -> JobPlan:
     return JobPlan(
         marketplaces=tuple(options.get("marketplaces") or DEFAULT_MARKETPLACES),
         pricing_profile=options.get("pricing_profile"),
+        optimize=options.get("optimize"),
     )
 
 
@@ -271,6 +290,13 @@ def job_view(session: Session, job_id: uuid.UUID, *, errors_limit: int = 100) ->
         stages=counts.stages,
         outcomes=dict(counts.outcomes),
         analysis={status: counts.evaluations[status] for status in ("ok", "warning", "blocked")},
+        ai=AiUsage(
+            prompt_tokens=counts.ai_prompt_tokens,
+            completion_tokens=counts.ai_completion_tokens,
+            total_tokens=counts.ai_prompt_tokens + counts.ai_completion_tokens,
+            requests=counts.ai_requests,
+            copy_status=_copy_statuses(session, job_id, job.options),
+        ),
         progress=round(finished / job.total_products, 4) if job.total_products else 1.0,
         errors=errors,
         error=job.error,
@@ -279,3 +305,16 @@ def job_view(session: Session, job_id: uuid.UUID, *, errors_limit: int = 100) ->
         started_at=job.started_at,
         completed_at=job.completed_at,
     )
+
+
+def _copy_statuses(session: Session, job_id: uuid.UUID, options: dict[str, Any]) -> dict[str, int]:
+    """How the copy of the job's products' listings (on the job's marketplaces) was written now."""
+    rows = session.execute(
+        text(
+            "SELECT l.ai_status, count(*) FROM job_items i"
+            " JOIN product_listings l ON l.product_id = i.product_id AND l.marketplace = ANY(:marketplaces)"
+            " WHERE i.job_id = :job_id AND l.ai_status IS NOT NULL GROUP BY l.ai_status"
+        ),
+        {"job_id": job_id, "marketplaces": list(options.get("marketplaces") or DEFAULT_MARKETPLACES)},
+    ).all()
+    return {status: n for status, n in rows}

@@ -83,6 +83,17 @@ class Settings(BaseSettings):
     # How long one product may wait for the model before its deterministic copy is used.
     groq_max_wait_seconds: float = 60.0
     groq_timeout_seconds: float = 30.0
+    # Bump to have every product's copy written again (the cache is keyed by it).
+    ai_prompt_version: str = "1"
+    # Products per request to the model for a job's copy: they share one system prompt (3 saves 38 %
+    # of the tokens per product, bench/ai_copy.py). At most 5: a request reserves 600 completion
+    # tokens per product, and more would not fit a 6,000 tokens-per-minute budget.
+    ai_batch_size: int = Field(default=3, ge=1, le=5)
+    # The language of each marketplace's copy, where it differs from the built-in one (de for *_de,
+    # pl for *_pl): JSON in the environment, MARKETPLACE_LANGUAGES='{"amazon_de": "en"}'.
+    marketplace_languages: dict[str, str] = Field(default_factory=dict)
+    # The single-product AI routes answer within this (a slower model falls back to the deterministic copy).
+    ai_request_timeout_seconds: float = 20.0
 
     # Dramatiq
     worker_queue: str = "pipeline"

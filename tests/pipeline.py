@@ -5,13 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 
 from models import JobChunk, stages
 from services import jobs, product_import, rule_store
+from services.ai import Copywriter
 from services.pricing import ExchangeRates
 from services.scoring import DEFAULT_WEIGHTS
+from services.stages import optimize
 from services.stages.normalize import normalize_chunk
 from services.stages.price import price_chunk
 from services.stages.score import score_chunk
@@ -19,12 +22,34 @@ from services.stages.score import score_chunk
 RATES = ExchangeRates({"PLN": Decimal("4.25"), "USD": Decimal("1.08")}, date(2026, 11, 20))
 
 
-def run_stages(session, job_id: uuid.UUID, *, rates: ExchangeRates = RATES) -> None:
-    """Normalize, price and score every chunk of an imported job."""
+COPY = optimize.CopySettings(model="llama-3.1-8b-instant", prompt_version="1")
+
+
+def run_stages(
+    session,
+    job_id: uuid.UUID,
+    *,
+    rates: ExchangeRates = RATES,
+    copywriter: Copywriter | None = None,
+    batch_size: int = 1,
+    max_requests: int = 24,
+    copy: optimize.CopySettings = COPY,
+) -> None:
+    """Normalize, optimize (with a copywriter, when the job does), price and score every chunk of an
+    imported job."""
     plan = jobs.job_plan(session, job_id)
+    reason = optimize.copy_mode_reason(plan.optimize, copywriter is not None)
     numbers = list(session.scalars(select(JobChunk.number).where(JobChunk.job_id == job_id)))
     for number in numbers:
-        normalize_chunk(session, job_id, number, marketplaces=plan.marketplaces)
+        normalize_chunk(session, job_id, number, marketplaces=plan.marketplaces, deterministic_reason=reason)
+        more = reason is None
+        while more:
+            todo = optimize.plan_slice(
+                session, job_id, number, marketplaces=plan.marketplaces, copy=copy, max_requests=max_requests
+            )
+            written = optimize.write_copies(todo, copywriter, batch_size=batch_size)
+            optimize.store_slice(session, job_id, number, todo, written)
+            more = todo.more
         price_chunk(
             session,
             job_id,
@@ -39,9 +64,10 @@ def run_stages(session, job_id: uuid.UUID, *, rates: ExchangeRates = RATES) -> N
         )  # fmt: skip
 
 
-def run_pipeline(session, job_id: uuid.UUID, *, rates: ExchangeRates = RATES) -> str | None:
-    """The whole job: import, the stages, and its end; returns the job's final status."""
+def run_pipeline(session, job_id: uuid.UUID, **options: Any) -> str | None:
+    """The whole job: import, the stages (`options` as run_stages takes them), and its end; returns
+    the job's final status."""
     for number in jobs.begin_job(session, job_id):
         product_import.import_chunk(session, job_id, number, next_stage=stages.NORMALIZE)
-    run_stages(session, job_id, rates=rates)
+    run_stages(session, job_id, **options)
     return jobs.finish_if_done(session, job_id)

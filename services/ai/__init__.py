@@ -2,9 +2,11 @@
 
 Each module's docstring states its rules: prompts (instructions apart from the untrusted data, injection
 text stripped), checks (reading and checking the model's answer), grounding (the −1…+1 score),
-copywriter (ask, check, one repair, fallback).
+copywriter (ask, check, one repair, fallback), batch (several products of one marketplace per request,
+each checked and repaired on its own).
 """
 
+from services.ai.batch import CopyRequest, build_batch_messages, split_batch_answer, write_batch
 from services.ai.chat import ChatMessage, ChatModel, ChatResult, ChatUnavailable, RateLimitState
 from services.ai.checks import AiCopy, check_copy, html_text, parse_copy
 from services.ai.copywriter import CopyResult, Copywriter, Review, review_answer
@@ -29,6 +31,7 @@ __all__ = [
     "ChatModel",
     "ChatResult",
     "ChatUnavailable",
+    "CopyRequest",
     "CopyResult",
     "Copywriter",
     "Grounding",
@@ -36,6 +39,7 @@ __all__ = [
     "Review",
     "SourceProduct",
     "SourceSpec",
+    "build_batch_messages",
     "build_messages",
     "check_copy",
     "find_injections",
@@ -44,5 +48,7 @@ __all__ = [
     "html_text",
     "parse_copy",
     "review_answer",
+    "split_batch_answer",
     "strip_injections",
+    "write_batch",
 ]

@@ -76,10 +76,32 @@ def review_answer(content: str, source: SourceProduct, marketplace: str) -> Revi
 class Copywriter:
     """Listing copy from a chat model, checked, with one repair, or the fallback copy."""
 
-    def __init__(self, model: ChatModel, *, model_name: str, max_tokens: int = 600) -> None:
+    def __init__(
+        self,
+        model: ChatModel,
+        *,
+        model_name: str,
+        max_tokens: int = 600,
+        prompt_version: str = PROMPT_VERSION,
+    ) -> None:
+        self.prompt_version = prompt_version  # a setting: bumping it has every copy written again
         self._model = model
         self._model_name = model_name
         self._max_tokens = max_tokens
+
+    # Read-only, for `batch.write_batch`, which asks the same model with the same settings.
+    @property
+    def model(self) -> ChatModel:
+        return self._model
+
+    @property
+    def model_name(self) -> str:
+        return self._model_name
+
+    @property
+    def max_tokens(self) -> int:
+        """The answer's token limit for one product."""
+        return self._max_tokens
 
     def write(
         self,
@@ -109,7 +131,7 @@ class Copywriter:
                 prompt_tokens=prompt_tokens,
                 completion_tokens=completion_tokens,
                 model=answered_by,
-                prompt_version=PROMPT_VERSION,
+                prompt_version=self.prompt_version,
             )
 
         def fallback(reason: str) -> CopyResult:

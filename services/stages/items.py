@@ -27,15 +27,19 @@ class StageItem:
     product_id: int | None  # None: the product was deleted since it was imported
 
 
-def claim_items(session: Session, job_id: uuid.UUID, number: int, stage: str) -> list[StageItem]:
-    """The items of chunk `number` waiting at `stage`, locked until the transaction ends."""
+def claim_items(
+    session: Session, job_id: uuid.UUID, number: int, stage: str, *, lock: bool = True
+) -> list[StageItem]:
+    """The items of chunk `number` waiting at `stage`, locked until the transaction ends (or, without
+    `lock`, only read: for a stage that works outside the transaction that moves them)."""
+    locking = " FOR UPDATE OF i SKIP LOCKED" if lock else ""
     rows = session.execute(
         text(
-            "SELECT i.position, i.source_id, i.product_id FROM job_items i"
+            "SELECT i.position, i.source_id, i.product_id FROM job_items i"  # noqa: S608 - constants
             " JOIN job_chunks c ON c.job_id = i.job_id AND c.number = :number"
             " WHERE i.job_id = :job_id AND i.stage = :stage AND i.status = :pending"
             " AND i.position >= c.first_position AND i.position < c.first_position + c.size"
-            " ORDER BY i.position FOR UPDATE OF i SKIP LOCKED"
+            " ORDER BY i.position" + locking
         ),
         {"job_id": job_id, "number": number, "stage": stage, "pending": ItemStatus.PENDING},
     ).all()
@@ -59,10 +63,12 @@ def move_items(
     passed: Sequence[int],
     failed: Mapping[int, Sequence[ItemError]],
     evaluations: Mapping[int, str] | None = None,
+    optimize: bool = True,
 ) -> None:
-    """Passed items go to the next stage (or are done after the last); failed ones stay at this
-    stage, failed, with their errors. `evaluations` (position → ok/warning/blocked) is stored too."""
-    following = stages.next_stage(stage)
+    """Passed items go to the next stage (or are done after the last; past optimize when the job does
+    not `optimize`); failed ones stay at this stage, failed, with their errors. `evaluations`
+    (position → ok/warning/blocked) is stored too."""
+    following = stages.next_stage(stage, optimize=optimize)
     to_stage, to_status = (stage, ItemStatus.DONE) if following is None else (following, ItemStatus.PENDING)
     evaluations = evaluations or {}
     with psycopg_connection(session).cursor() as cursor:
@@ -108,9 +114,10 @@ class StageResult:
 class ChunkWork:
     """Collects each claimed item's fate while a stage works through a chunk, then writes them."""
 
-    def __init__(self, stage: str, items: Sequence[StageItem]) -> None:
+    def __init__(self, stage: str, items: Sequence[StageItem], *, optimize: bool = True) -> None:
         self.stage = stage
         self.items = items
+        self.optimize = optimize
         self.passed: list[int] = []
         self.failed: dict[int, list[ItemError]] = {}
         self.evaluations: dict[int, str] = {}
@@ -137,7 +144,13 @@ class ChunkWork:
 
     def finish(self, session: Session, job_id: uuid.UUID) -> StageResult:
         move_items(
-            session, job_id, self.stage, passed=self.passed, failed=self.failed, evaluations=self.evaluations
+            session,
+            job_id,
+            self.stage,
+            passed=self.passed,
+            failed=self.failed,
+            evaluations=self.evaluations,
+            optimize=self.optimize,
         )
         return self.result
 

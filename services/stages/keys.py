@@ -1,7 +1,8 @@
 """The keys that let a stage skip a product whose inputs have not changed since it last ran.
 
 A key is a sha256 over everything the stage's result depends on. Normalize depends on the scraped
-content and the normalizer's version; price on the offer (price, cost, stock, competitors), the
+content and the normalizer's version; optimize on the normalized content, the marketplace, its
+language, the prompt version and the model; price on the offer (price, cost, stock, competitors), the
 profile, the marketplace's fee and the exchange rates; score on the normalized content, the price
 (through its key), the seller's rules and the quality weights. The import stores the content and
 offer hashes on the product, so a re-import of the same offer reaches every stage with the same keys.
@@ -29,12 +30,22 @@ def normalize_key(content_hash: str) -> str:
     return _key("normalize", NORMALIZER_VERSION, content_hash)
 
 
+def copy_key(normalize: str, marketplace: str, language: str, prompt_version: str, model: str) -> str:
+    return _key("copy", normalize, marketplace, language, prompt_version, model)
+
+
+def source_hash(data_message: str, language: str) -> str:
+    """The AI copy cache's key for what the model is sent: the product's DATA and the language."""
+    return _key("source", language, data_message)
+
+
 def price_key(offer_hash: str, profile: str, fee: Decimal, rates: str) -> str:
     return _key("price", offer_hash, profile, str(fee), rates)
 
 
-def score_key(normalize: str, price: str | None, rules: str, weights: str) -> str:
-    return _key("score", SCORER_VERSION, normalize, price or "", rules, weights)
+def score_key(normalize: str, price: str | None, rules: str, weights: str, *, copy: str = "") -> str:
+    """`copy`: the key of the model's copy when the listing has it (its title and grounding are scored)."""
+    return _key("score", SCORER_VERSION, normalize, price or "", rules, weights, copy)
 
 
 def rates_fingerprint(rates: ExchangeRates) -> str:

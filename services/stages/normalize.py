@@ -2,7 +2,13 @@
 
 Reads the chunk's products in one query, runs services.normalize.normalize_product on each whose
 normalize key changed (or that lacks a title for a requested marketplace), and writes the products'
-normalized columns and the listings' titles in two bulk statements.
+normalized columns and the listings' deterministic copy (fitted title, cleaned description) in two
+bulk statements.
+
+A job that optimizes sends its items on to the optimize stage, which replaces the copy with the
+model's. One that does not (`deterministic_reason`: no Groq key, or `optimize: false`) goes on to
+price, and its listings say `ai_status: "deterministic"` with that reason; a listing that still holds
+a model's copy from an earlier job is written again, since this job asked for the deterministic one.
 """
 
 from __future__ import annotations
@@ -41,18 +47,25 @@ _PRODUCTS_COLUMNS = (
 )  # fmt: skip
 _LISTINGS_TABLE = "stage_normalized_listings"
 _LISTINGS_COLUMNS = (
-    ("product_id", "bigint"),
-    ("marketplace", "text"),
-    ("title", "text"),
-    ("normalize_key", "text"),
-)
+    ("product_id", "bigint"), ("marketplace", "text"), ("title", "text"), ("description_html", "text"),
+    ("normalize_key", "text"), ("ai_status", "text"), ("ai_reason", "text"),
+)  # fmt: skip
+DETERMINISTIC = "deterministic"
+NOT_OPTIMIZED_YET = "waiting for the optimize stage"
 
 
 def normalize_chunk(
-    session: Session, job_id: uuid.UUID, number: int, *, marketplaces: Sequence[str]
+    session: Session,
+    job_id: uuid.UUID,
+    number: int,
+    *,
+    marketplaces: Sequence[str],
+    deterministic_reason: str | None,
 ) -> StageResult:
+    """`deterministic_reason`: why this job keeps the deterministic copy; None when it optimizes."""
+    optimize = deterministic_reason is None
     items = claim_items(session, job_id, number, stages.NORMALIZE)
-    work = ChunkWork(stages.NORMALIZE, items)
+    work = ChunkWork(stages.NORMALIZE, items, optimize=optimize)
     if not items:
         return work.result
     ids = product_ids(items)
@@ -62,7 +75,7 @@ def normalize_chunk(
         " content_hash, normalize_key",
         ids,
     )
-    titled = read_listings(session, "normalize_key", ids, marketplaces)
+    titled = read_listings(session, "normalize_key, ai_status, ai_reason", ids, marketplaces)
 
     product_rows: list[tuple[Any, ...]] = []
     listing_rows: list[tuple[Any, ...]] = []
@@ -71,13 +84,15 @@ def normalize_chunk(
             continue
         key = normalize_key(product.content_hash)
         if product.normalize_key == key and all(
-            (listing := titled.get((product.id, m))) is not None and listing.normalize_key == key
+            (listing := titled.get((product.id, m))) is not None
+            and listing.normalize_key == key
+            and (optimize or (listing.ai_status, listing.ai_reason) == (DETERMINISTIC, deterministic_reason))
             for m in marketplaces
         ):
             work.passes(item, skipped=True)
             continue
         try:
-            normalized = normalize_product(_product_in(product), marketplaces)
+            normalized = normalize_product(product_in(product), marketplaces)
         except Exception as error:  # one product's bug must not fail its chunk
             log.exception("normalize.product_failed", product_id=product.id)
             work.fails(item, [ItemError("product", f"normalize failed ({type(error).__name__})")])
@@ -88,8 +103,10 @@ def normalize_chunk(
             (product.id, normalized.title, normalized.brand, normalized.model, category, specifications,
              normalized.to_json_text(), key)
         )  # fmt: skip
+        description = normalized.description.html or None
+        reason = deterministic_reason or NOT_OPTIMIZED_YET
         listing_rows.extend(
-            (product.id, marketplace, title, key)
+            (product.id, marketplace, title, description, key, DETERMINISTIC, reason)
             for marketplace, title in normalized.marketplace_titles.items()
         )
         work.passes(item)
@@ -98,7 +115,7 @@ def normalize_chunk(
     return work.finish(session, job_id)
 
 
-def _product_in(row: Any) -> ProductIn:
+def product_in(row: Any) -> ProductIn:
     # Validated at import: construct without validating again. Every field is given, since pydantic
     # inspects each default factory it has to call (a third of this stage's time when it did).
     return ProductIn.model_construct(
@@ -124,10 +141,14 @@ def _write(
             (ProductStatus.NORMALIZED,),
         )
         copy_rows(cursor, _LISTINGS_TABLE, _LISTINGS_COLUMNS, listing_rows)
+        names = ", ".join(name for name, _ in _LISTINGS_COLUMNS)
+        # The model's copy and what it cost go with the content they were written for.
         cursor.execute(
-            f"INSERT INTO product_listings (product_id, marketplace, title, normalize_key)"  # noqa: S608
-            f" SELECT product_id, marketplace, title, normalize_key FROM {_LISTINGS_TABLE}"
+            f"INSERT INTO product_listings ({names}) SELECT {names} FROM {_LISTINGS_TABLE}"  # noqa: S608
             f" ORDER BY product_id, marketplace"
             f" ON CONFLICT (product_id, marketplace) DO UPDATE SET title = EXCLUDED.title,"
-            f" normalize_key = EXCLUDED.normalize_key, updated_at = now()"
+            f" description_html = EXCLUDED.description_html, normalize_key = EXCLUDED.normalize_key,"
+            f" ai_status = EXCLUDED.ai_status, ai_reason = EXCLUDED.ai_reason, ai_grounding = NULL,"
+            f" ai_model = NULL, ai_prompt_version = NULL, ai_prompt_tokens = NULL,"
+            f" ai_completion_tokens = NULL, ai_key = NULL, updated_at = now()"
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from models import ProductStatus, stages
 from models.db import psycopg_connection
 from services.normalize import rules_for
+from services.normalize.descriptions import clean_description
 from services.pricing import ExchangeRates, UnknownCurrency
 from services.rules import Evaluation, EvaluationStatus, Rule, evaluate, rules_fingerprint, worst
 from services.scoring import ListingFacts, QualityScore, ScoreWeights, facts_from_normalized, score_listing
@@ -46,6 +48,7 @@ _LISTINGS_COLUMNS = (
 _PRODUCTS_TABLE = "stage_scored_products"
 _PRODUCTS_COLUMNS = (("id", "bigint"), ("optimization_score", "double precision"), ("evaluation", "text"))
 _HUNDRED = Decimal(100)
+OPTIMIZED = "optimized"
 NO_RULES = Evaluation("ok", [], 0)  # a seller without rules: nothing to build the facts for
 
 
@@ -81,7 +84,7 @@ def score_chunk(
     listings = read_listings(
         session,
         "title, price, proposed_price, currency, price_status, price_key, quality_score, evaluation,"
-        " score_key",
+        " score_key, description_html, ai_status, ai_grounding, ai_key",
         ids,
         marketplaces,
     )
@@ -101,15 +104,22 @@ def score_chunk(
         for marketplace in marketplaces:
             listing = listings.get((product.id, marketplace))
             key = score_key(
-                product.normalize_key, listing.price_key if listing else None, rules_key, weights_key
+                product.normalize_key,
+                listing.price_key if listing else None,
+                rules_key,
+                weights_key,
+                copy=_copy_part(listing),
             )
             if listing is not None and listing.score_key == key and listing.quality_score is not None:
                 scores.append(listing.quality_score)
                 evaluations.append(listing.evaluation)
                 continue
             try:
-                facts = facts_from_normalized(
-                    product.normalized, marketplace, attribute_count=product.attribute_count
+                facts = with_listing_copy(
+                    facts_from_normalized(
+                        product.normalized, marketplace, attribute_count=product.attribute_count
+                    ),
+                    listing,
                 )
                 quality = score_listing(facts, weights)
                 evaluation = (
@@ -134,6 +144,28 @@ def score_chunk(
 
     _write(session, listing_rows, product_rows)
     return work.finish(session, job_id)
+
+
+def with_listing_copy(facts: ListingFacts, listing: Any) -> ListingFacts:
+    """The facts of the listing's own copy when the model wrote it: its title, its description and
+    how well they are grounded in the source (which the quality score weighs)."""
+    if listing is None or listing.ai_status != OPTIMIZED or not listing.title:
+        return facts
+    description = clean_description(listing.description_html or "")
+    return replace(
+        facts,
+        title=listing.title,
+        description_html=description.html,
+        description_text=description.text,
+        ai_grounding=listing.ai_grounding,
+    )
+
+
+def _copy_part(listing: Any) -> str:
+    """What the score key takes from the listing's copy: the model's, by its key; else nothing."""
+    if listing is None or listing.ai_status != OPTIMIZED:
+        return ""
+    return listing.ai_key or ""
 
 
 def rule_facts(

@@ -198,7 +198,7 @@ class TestJobStatus:
         assert job["total_products"] == 2
         assert job["processed_products"] == 0
         assert job["stages"] == {
-            stage: {"done": 0, "failed": 0} for stage in ("import", "normalize", "price", "score")
+            stage: {"done": 0, "failed": 0} for stage in ("import", "normalize", "optimize", "price", "score")
         }
         assert job["analysis"] == {"ok": 0, "warning": 0, "blocked": 0}
         assert job["progress"] == 0.0

@@ -35,7 +35,7 @@ def test_a_batch_goes_from_webhook_to_products(stack):
     assert job["total_products"] == 96
     assert job["processed_products"] == 94
     assert job["failed_products"] == 2
-    for stage in ("import", "normalize", "price", "score"):
+    for stage in ("import", "normalize", "optimize", "price", "score"):
         assert job["stages"][stage] == {"done": 93 + (stage == "import"), "failed": 2 * (stage == "import")}
     assert sum(job["analysis"].values()) == 93
     assert job["outcomes"] == {"created": 93, "duplicate": 1}

@@ -10,10 +10,12 @@
 Scripted responses are used in order, one per request, then the default (`good`, or what
 `fake.set_default(...)` says). Modes:
 
-* `good`: a JSON object answer from `answer(body)` (default: a grounded {"title", "description_html"}
-  made from the request's data);
-* `invalid_json`: an answer that is not JSON; `wrong_shape`: JSON without a title;
-  `ungrounded`: a title and description with invented facts;
+* `good`: a JSON object answer from `answer(body)` (default: `default_answer`, a grounded
+  {"title", "description_html"} made from the request's data, its title within the "at most N
+  characters" the system message states; for a batch request, whose data has a "products" list,
+  {"items": [...]} with one such copy per product, with its "id");
+* `invalid_json`: an answer that is not JSON; `wrong_shape`: JSON without a title (a batch: without
+  "items"); `ungrounded`: a title and description with invented facts (a batch: every item so);
 * `rate_limited`: 429 with `retry-after` and Groq's error body; `server_error`: 500 (or `status`);
   `bad_request`: 400 as Groq sends for a JSON answer that failed validation;
 * `slow`: sleeps `seconds` before answering as `then` says (default `good`).
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import threading
 import time
 import uuid
@@ -44,6 +47,7 @@ Answer = Callable[[dict[str, Any]], "dict[str, Any] | str"]
 
 CHAT_PATH = "/openai/v1/chat/completions"
 DEFAULT_API_KEY = "gsk_test_fake_key"
+_TITLE_LIMIT_RE = re.compile(r"\bat most (\d+) characters")
 
 
 @dataclass(frozen=True)
@@ -114,21 +118,59 @@ def request_facts(body: Mapping[str, Any]) -> dict[str, Any]:
     return {"title": first_line[:80] or "Product"}
 
 
+def title_limit(body: Mapping[str, Any]) -> int:
+    """The title's length limit the system message states ("at most N characters"), else 150."""
+    for message in body.get("messages", []):
+        is_system = isinstance(message, dict) and message.get("role") == "system"
+        if is_system and (found := _TITLE_LIMIT_RE.search(str(message.get("content", "")))):
+            return int(found[1])
+    return 150
+
+
 def default_answer(body: dict[str, Any]) -> dict[str, Any]:
-    """A valid, grounded copy: the source title (with the brand in front when it lacks it) and a
-    description listing the scalar facts given."""
+    """A valid, grounded copy of the request's product (`default_copy`), or for a batch request (data
+    with a "products" list) {"items": [...]}: one copy per product, with its "id"."""
     facts = request_facts(body)
+    limit = title_limit(body)
+    products = facts.get("products")
+    if isinstance(products, list):
+        return {
+            "items": [
+                {"id": product.get("id"), **default_copy(product, limit)}
+                for product in products
+                if isinstance(product, dict)
+            ]
+        }
+    return default_copy(facts, limit)
+
+
+def default_copy(facts: Mapping[str, Any], max_title: int = 150) -> dict[str, Any]:
+    """The source title (with the brand in front when it lacks it), cut at a word boundary to
+    `max_title` characters, and a description listing the scalar facts given (not the id)."""
     title = str(facts.get("title") or facts.get("name") or "Product").strip()
     brand = facts.get("brand")
     if isinstance(brand, str) and brand.strip() and brand.lower() not in title.lower():
         title = f"{brand.strip()} {title}"
+    if len(title) > max_title:
+        cut = title[: max_title + 1].rfind(" ")
+        title = (title[:cut] if cut > 0 else title[:max_title]).rstrip(" ,;:-/")
     items = [
         f"<li>{html.escape(str(key))}: {html.escape(str(value))}</li>"
         for key, value in facts.items()
-        if key not in {"title", "name", "description"} and isinstance(value, str | int | float)
+        if key not in {"id", "title", "name", "description"} and isinstance(value, str | int | float)
     ][:8]
     description = f"<p>{html.escape(title)}</p>" + (f"<ul>{''.join(items)}</ul>" if items else "")
-    return {"title": title[:150], "description_html": description}
+    return {"title": title, "description_html": description}
+
+
+def ungrounded_copy(copy: Mapping[str, Any]) -> dict[str, Any]:
+    """The copy with invented facts added to its title and description (other keys kept)."""
+    return {
+        **copy,
+        "title": f"{copy['title']} 2TB Titanium Pro Edition - 5-Year Warranty",
+        "description_html": copy["description_html"]
+        + "<p>Waterproof to 50 m, made in Switzerland, 5-year warranty.</p>",
+    }
 
 
 class FakeGroq:
@@ -341,22 +383,21 @@ class FakeGroq:
 
     def _content(self, mode: Mode, scripted: Scripted, body: dict[str, Any]) -> str:
         good = default_answer(body)
+        items = good.get("items")  # a batch request's answer
         if mode == "good":
             answer = scripted.answer(body) if scripted.answer else good
             return answer if isinstance(answer, str) else json.dumps(answer, ensure_ascii=False)
         if mode == "invalid_json":
-            return f"Sure! Here is a better title: {good['title']}. Let me know if you need anything else."
+            title = items[0]["title"] if items else good.get("title", "Product")
+            return f"Sure! Here is a better title: {title}. Let me know if you need anything else."
         if mode == "wrong_shape":
+            if items is not None:
+                return json.dumps({"copies": items}, ensure_ascii=False)
             return json.dumps({"headline": good["title"], "description_html": good["description_html"]})
         if mode == "ungrounded":
-            return json.dumps(
-                {
-                    "title": f"{good['title']} 2TB Titanium Pro Edition - 5-Year Warranty",
-                    "description_html": good["description_html"]
-                    + "<p>Waterproof to 50 m, made in Switzerland, 5-year warranty.</p>",
-                },
-                ensure_ascii=False,
-            )
+            if items is not None:
+                return json.dumps({"items": [ungrounded_copy(item) for item in items]}, ensure_ascii=False)
+            return json.dumps(ungrounded_copy(good), ensure_ascii=False)
         raise ValueError(f"not an answer mode: {mode}")
 
 

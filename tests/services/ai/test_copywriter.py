@@ -66,8 +66,8 @@ class ScriptedChatModel:
         return ChatResult(next_answer, f"{model}-served", self.prompt_tokens * n, self.completion_tokens * n)
 
 
-def write(chat: ScriptedChatModel, marketplace: str = "amazon_de", **options: int) -> CopyResult:
-    copywriter = Copywriter(chat, model_name=MODEL, **options)
+def write(chat: ScriptedChatModel, marketplace: str = "amazon_de", max_tokens: int = 600) -> CopyResult:
+    copywriter = Copywriter(chat, model_name=MODEL, max_tokens=max_tokens)
     return copywriter.write(
         source(), marketplace, fallback_title=FALLBACK_TITLE, fallback_description_html=FALLBACK_HTML
     )

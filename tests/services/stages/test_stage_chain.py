@@ -15,6 +15,7 @@ from services.envelope import ImportRequest
 from services.intake import accept_import
 from services.stages.items import fail_items
 from services.stages.normalize import normalize_chunk
+from services.stages.optimize import NO_KEY
 from services.stages.price import price_chunk
 from tests.factories import product
 from tests.pipeline import RATES, run_pipeline, run_stages
@@ -54,6 +55,11 @@ def spam_product(index, **overrides):
         ],
     )
     return product(index, **(values | overrides))
+
+
+def normalize_first_chunk(session, job_id):
+    """The normalize stage on chunk 0, for a job that keeps the deterministic copy."""
+    return normalize_chunk(session, job_id, 0, marketplaces=MARKETPLACES, deterministic_reason=NO_KEY)
 
 
 class TestTheChain:
@@ -96,7 +102,7 @@ class TestTheChain:
 
         view = jobs.job_view(db_session, job_id)
         assert {stage: counts.done for stage, counts in view.stages.items()} == {
-            "import": 1, "normalize": 1, "price": 1, "score": 1,
+            "import": 1, "normalize": 1, "optimize": 1, "price": 1, "score": 1,
         }  # fmt: skip
         assert view.analysis == {"ok": 1, "warning": 0, "blocked": 0}
 
@@ -135,7 +141,7 @@ class TestReimport:
         again = new_job(db_session, [spam_product(1), spam_product(2)])
         for number in jobs.begin_job(db_session, again):
             product_import.import_chunk(db_session, again, number, next_stage=stages.NORMALIZE)
-        result = normalize_chunk(db_session, again, 0, marketplaces=MARKETPLACES)
+        result = normalize_first_chunk(db_session, again)
         assert result.skipped == 2
         run_stages(db_session, again)
         assert jobs.finish_if_done(db_session, again) == "completed"
@@ -160,7 +166,7 @@ class TestReimport:
         again = new_job(db_session, [cheaper])
         for number in jobs.begin_job(db_session, again):
             product_import.import_chunk(db_session, again, number, next_stage=stages.NORMALIZE)
-        assert normalize_chunk(db_session, again, 0, marketplaces=MARKETPLACES).skipped == 1
+        assert normalize_first_chunk(db_session, again).skipped == 1
         priced = price_chunk(db_session, again, 0, marketplaces=MARKETPLACES, profile_name=None, rates=RATES)
         assert priced.skipped == 0
         run_stages(db_session, again)
@@ -188,8 +194,8 @@ class TestFailures:
         job_id = new_job(db_session, [spam_product(1)])
         for number in jobs.begin_job(db_session, job_id):
             product_import.import_chunk(db_session, job_id, number, next_stage=stages.NORMALIZE)
-        assert normalize_chunk(db_session, job_id, 0, marketplaces=MARKETPLACES).product_ids
-        again = normalize_chunk(db_session, job_id, 0, marketplaces=MARKETPLACES)
+        assert normalize_first_chunk(db_session, job_id).product_ids
+        again = normalize_first_chunk(db_session, job_id)
         assert (again.product_ids, again.skipped, again.failed_source_ids) == ([], 0, [])
         price_chunk(db_session, job_id, 0, marketplaces=MARKETPLACES, profile_name=None, rates=RATES)
         price_chunk(db_session, job_id, 0, marketplaces=MARKETPLACES, profile_name=None, rates=RATES)
@@ -208,7 +214,10 @@ class TestFailures:
 
         assert jobs.finish_if_done(db_session, job_id) == "completed_with_errors"
         (error,) = jobs.job_view(db_session, job_id).errors
-        assert (error.stage, error.error) == ("normalize", "the product was deleted before its normalize stage")
+        assert (error.stage, error.error) == (
+            "normalize",
+            "the product was deleted before its normalize stage",
+        )
 
     def test_a_profile_deleted_since_the_job_was_accepted_fails_its_products_at_price(self, db_session):
         db_session.add(PricingProfileRow(name="gone", strategy="markup_cost", currency="EUR"))
