@@ -9,8 +9,9 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.routes import health, imports, pricing_profiles, products, rules
+from api.routes import ai, health, imports, pricing_profiles, products, rules
 from services.logging import configure_logging
+from services.normalize.marketplaces import set_languages
 from services.settings import Settings, get_settings
 
 
@@ -41,6 +42,7 @@ class RequestContext:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings)
+    set_languages(settings.marketplace_languages)
     app = FastAPI(
         title="Listing pipeline",
         version="0.1.0",
@@ -61,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(products.router)
     app.include_router(pricing_profiles.router)
     app.include_router(rules.router)
+    app.include_router(ai.router)
     return app
 
 

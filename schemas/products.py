@@ -11,12 +11,21 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class ListingRead(BaseModel):
-    """A product on one target marketplace: its title, price, quality and evaluation."""
+    """A product on one target marketplace: its copy, price, quality and evaluation."""
 
     model_config = ConfigDict(from_attributes=True)
 
     marketplace: str
     title: str | None
+    description_html: str | None = None
+    # How the copy was written: optimized (by the model) / fallback (the model's failed; `ai_reason`
+    # says why) / deterministic (no model asked; `ai_reason` says why)
+    ai_status: str | None = None
+    ai_reason: str | None = None
+    ai_grounding: float | None = None
+    ai_model: str | None = None
+    ai_prompt_tokens: int | None = None
+    ai_completion_tokens: int | None = None
     price: Decimal | None
     currency: str | None
     price_status: str | None

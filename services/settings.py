@@ -107,6 +107,18 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
+    @field_validator("marketplace_languages")
+    @classmethod
+    def _known_marketplaces(cls, value: dict[str, str]) -> dict[str, str]:
+        from services.normalize.marketplaces import MARKETPLACES
+
+        for marketplace, language in value.items():
+            if marketplace not in MARKETPLACES:
+                raise ValueError(f"unknown marketplace {marketplace!r}; known: {', '.join(MARKETPLACES)}")
+            if len(language) != 2 or not language.isascii() or not language.islower():
+                raise ValueError(f"the language of {marketplace} must be a code such as de, not {language!r}")
+        return value
+
     @model_validator(mode="after")
     def _pricing_and_scoring_usable(self) -> Settings:
         # Refused at start-up, naming the problem, rather than in the middle of a job.

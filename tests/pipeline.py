@@ -32,7 +32,7 @@ def run_stages(
     rates: ExchangeRates = RATES,
     copywriter: Copywriter | None = None,
     batch_size: int = 1,
-    max_requests: int = 24,
+    max_products: int = 24,
     copy: optimize.CopySettings = COPY,
 ) -> None:
     """Normalize, optimize (with a copywriter, when the job does), price and score every chunk of an
@@ -45,7 +45,7 @@ def run_stages(
         more = reason is None
         while more:
             todo = optimize.plan_slice(
-                session, job_id, number, marketplaces=plan.marketplaces, copy=copy, max_requests=max_requests
+                session, job_id, number, marketplaces=plan.marketplaces, copy=copy, max_products=max_products
             )
             written = optimize.write_copies(todo, copywriter, batch_size=batch_size)
             optimize.store_slice(session, job_id, number, todo, written)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from models import stages
 from services import jobs, rule_store
 from services.ai.factory import build_copywriter
+from services.normalize.marketplaces import set_languages
 from services.pricing import ExchangeRates
 from services.scoring import ScoreWeights
 from services.settings import get_settings
@@ -45,15 +46,13 @@ _STAGE_ACTOR_OPTIONS: dict[str, Any] = {
 
 RATES = ExchangeRates(settings.exchange_rates, settings.exchange_rates_as_of)
 WEIGHTS = ScoreWeights.from_mapping(settings.quality_weights)
+set_languages(settings.marketplace_languages)
 # Jobs write their copy with the bulk model; None without a Groq key (the deterministic copy).
 COPYWRITER = build_copywriter(settings, broker.client, model=settings.groq_bulk_model)
-COPY = optimize.CopySettings(
-    model=settings.groq_bulk_model,
-    prompt_version=settings.ai_prompt_version,
-    languages=settings.marketplace_languages,
-)
-# Model requests per optimize message: a slice takes about a minute at Groq's free-tier pace.
-SLICE_REQUESTS = 24
+COPY = optimize.CopySettings(model=settings.groq_bulk_model, prompt_version=settings.ai_prompt_version)
+# Model requests per marketplace in one optimize message: full batches, four at a time, so a slice
+# takes about a minute at a free-tier account's pace and little time is lost when a worker stops.
+SLICE_REQUESTS = 8
 
 
 @dramatiq.actor(actor_name="pipeline.normalize_chunk", **_STAGE_ACTOR_OPTIONS)
@@ -78,7 +77,12 @@ def optimize_chunk(job_id: str, number: int) -> None:
             log.warning("optimize.job_not_found")
             return
         todo = optimize.plan_slice(
-            session, job, number, marketplaces=plan.marketplaces, copy=COPY, max_requests=SLICE_REQUESTS
+            session,
+            job,
+            number,
+            marketplaces=plan.marketplaces,
+            copy=COPY,
+            max_products=SLICE_REQUESTS * settings.ai_batch_size,
         )
     written = optimize.write_copies(
         todo, COPYWRITER, batch_size=settings.ai_batch_size, unavailable_reason=optimize.NO_KEY

@@ -22,7 +22,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import MappingProxyType
 
@@ -72,42 +72,67 @@ _AMAZON_FORBIDDEN = frozenset("!$?_{}^¬¦")
 # eBay 11 %, Kaufland 10.5 % in most categories); categories differ, so profiles can override them.
 _FEE_AMAZON, _FEE_EBAY, _FEE_KAUFLAND, _FEE_ALLEGRO = (Decimal(f) for f in ("15", "11", "10.5", "10"))
 
-MARKETPLACES: Mapping[str, MarketplaceRules] = MappingProxyType(
-    {
-        rules.marketplace: rules
-        for rules in (
-            MarketplaceRules(
-                "amazon_de", "Amazon.de", 200, _AMAZON_FORBIDDEN, max_word_repeats=2, fee_percent=_FEE_AMAZON
-            ),
-            MarketplaceRules(
-                "amazon_pl", "Amazon.pl", 200, _AMAZON_FORBIDDEN, max_word_repeats=2,
-                currency="PLN", language="pl", fee_percent=_FEE_AMAZON,
-            ),
-            MarketplaceRules("ebay_de", "eBay.de", 80, fee_percent=_FEE_EBAY),
-            MarketplaceRules("ebay_pl", "eBay.pl", 80, currency="PLN", language="pl", fee_percent=_FEE_EBAY),
-            MarketplaceRules(
-                "kaufland_de", "Kaufland.de", 80, forbid_symbols=True, fee_percent=_FEE_KAUFLAND
-            ),
-            MarketplaceRules(
-                "allegro_pl",
-                "Allegro",
-                75,
-                frozenset("™"),
-                character_weights=MappingProxyType({"&": 5, "<": 4, ">": 4, '"': 6}),
-                currency="PLN",
-                language="pl",
-                fee_percent=_FEE_ALLEGRO,
-            ),
-        )
-    }
-)  # fmt: skip
+_RULES: dict[str, MarketplaceRules] = {
+    rules.marketplace: rules
+    for rules in (
+        MarketplaceRules(
+            "amazon_de", "Amazon.de", 200, _AMAZON_FORBIDDEN, max_word_repeats=2, fee_percent=_FEE_AMAZON
+        ),
+        MarketplaceRules(
+            "amazon_pl", "Amazon.pl", 200, _AMAZON_FORBIDDEN, max_word_repeats=2,
+            currency="PLN", language="pl", fee_percent=_FEE_AMAZON,
+        ),
+        MarketplaceRules("ebay_de", "eBay.de", 80, fee_percent=_FEE_EBAY),
+        MarketplaceRules("ebay_pl", "eBay.pl", 80, currency="PLN", language="pl", fee_percent=_FEE_EBAY),
+        MarketplaceRules(
+            "kaufland_de", "Kaufland.de", 80, forbid_symbols=True, fee_percent=_FEE_KAUFLAND
+        ),
+        MarketplaceRules(
+            "allegro_pl",
+            "Allegro",
+            75,
+            frozenset("™"),
+            character_weights=MappingProxyType({"&": 5, "<": 4, ">": 4, '"': 6}),
+            currency="PLN",
+            language="pl",
+            fee_percent=_FEE_ALLEGRO,
+        ),
+    )
+}  # fmt: skip
+MARKETPLACES: Mapping[str, MarketplaceRules] = MappingProxyType(_RULES)  # a read-only live view
 DEFAULT_MARKETPLACES = ("amazon_de", "ebay_de", "kaufland_de")
+# The seed's marketplace names (`?target_marketplace=amazon`): its marketplaces were the German ones.
+ALIASES = MappingProxyType(
+    {"amazon": "amazon_de", "ebay": "ebay_de", "kaufland": "kaufland_de", "allegro": "allegro_pl"}
+)
+
+
+def resolve_marketplace(name: str) -> str:
+    """A marketplace id from an id or the seed's name ("amazon"); KeyError naming the known ones."""
+    marketplace = ALIASES.get(name.strip().lower(), name.strip().lower())
+    if marketplace not in MARKETPLACES:
+        known = ", ".join([*MARKETPLACES, *ALIASES])
+        raise KeyError(f"unknown marketplace {name!r}; known: {known}")
+    return marketplace
 
 
 @dataclass(frozen=True, slots=True)
 class FittedTitle:
     text: str
     changes: list[str] = field(default_factory=list)
+
+
+def set_languages(languages: Mapping[str, str]) -> None:
+    """The language each marketplace's copy is written in, where configuration says other than the
+    built-in one (settings.marketplace_languages); called once at start-up. KeyError for an unknown
+    marketplace; a language is a two-letter code."""
+    for marketplace, language in languages.items():
+        rules = rules_for(marketplace)
+        if not re.fullmatch(r"[a-z]{2}", language):
+            raise ValueError(
+                f"the language of {marketplace} must be a two-letter code such as de, not {language!r}"
+            )
+        _RULES[marketplace] = replace(rules, language=language)
 
 
 def rules_for(marketplace: str) -> MarketplaceRules:

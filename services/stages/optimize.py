@@ -4,7 +4,7 @@ A model call takes seconds and a job's limits allow a few per minute, so no tran
 while the model writes, and no message runs for long. One message does one slice:
 
 1. `plan_slice` (a short read): the chunk's items waiting at optimize, in order, until the slice
-   holds `max_requests` copies to ask the model for. For each product and marketplace:
+   holds `max_products` products whose copy is to be written. For each product and marketplace:
    *unchanged* when the listing's `ai_key` (normalized content, marketplace, language, prompt
    version, model) is the one it would get, else the cache (`ai_copy_cache`, by the hash of the
    DATA the model would be sent) or, failing that, a *request* to the model.
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -87,14 +87,10 @@ _CACHE_COLUMNS = (
 
 @dataclass(frozen=True, slots=True)
 class CopySettings:
-    """What the copy depends on besides the product: the model, the prompt version, the languages."""
+    """What the copy depends on besides the product and the marketplace's language."""
 
     model: str
     prompt_version: str
-    languages: Mapping[str, str] = field(default_factory=dict)  # marketplace → language overrides
-
-    def language(self, marketplace: str) -> str:
-        return self.languages.get(marketplace) or rules_for(marketplace).language
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,17 +145,19 @@ def plan_slice(
     *,
     marketplaces: Sequence[str],
     copy: CopySettings,
-    max_requests: int,
+    max_products: int,
 ) -> CopySlice:
-    """The next slice of the chunk's items waiting at optimize (module docstring, step 1)."""
+    """The next slice of the chunk's items waiting at optimize (module docstring, step 1): up to
+    `max_products` products that need the model (a multiple of the batch size fills every batch)."""
     items = claim_items(session, job_id, number, stages.OPTIMIZE, lock=False)
     ids = product_ids(items)
-    products = read_products(session, _PRODUCT_COLUMNS, ids)
+    products = read_sources(session, ids)
     listings = read_listings(session, "ai_key", ids, marketplaces)
     plan = CopySlice(copy, tuple(marketplaces))
     tasks: list[CopyTask] = []
+    asking = 0  # products with copy to write
     for item in items:
-        if len(tasks) >= max_requests:
+        if asking >= max_products:
             plan.more = True
             break
         plan.items.append(item)
@@ -170,20 +168,18 @@ def plan_slice(
                 ItemError("product", f"the product was {why} before its optimize stage")
             ]
             continue
-        keys = {
-            m: copy_key(product.normalize_key, m, copy.language(m), copy.prompt_version, copy.model)
-            for m in marketplaces
-        }
+        keys = copy_keys(product, marketplaces, copy)
         stale = [m for m in marketplaces if getattr(listings.get((product.id, m)), "ai_key", None) != keys[m]]
         plan.unchanged += len(marketplaces) - len(stale)
         if not stale:
             continue
+        asking += 1
         try:
-            tasks.extend(_tasks(item.position, product, stale, keys, copy))
+            tasks.extend(copy_tasks(item.position, product, stale, copy))
         except Exception as error:  # one product's bug must not fail its slice
             log.exception("optimize.product_failed", product_id=product.id)
             plan.failed[item.position] = [ItemError("product", f"optimize failed ({type(error).__name__})")]
-    cache = _read_cache(session, tasks, copy)
+    cache = read_cache(session, tasks, copy)
     for task in tasks:
         if (hit := cache.get((task.source_hash, task.marketplace))) is not None:
             plan.cached.append((task, hit))
@@ -238,26 +234,48 @@ def store_slice(
     ]
     work = ChunkWork(stages.OPTIMIZE, claimed)
     mine = {item.position for item in claimed}
-    listing_rows: list[tuple[Any, ...]] = []
-    cache_rows: list[tuple[Any, ...]] = []
-    # The product's own optimized_title / optimized_description: the copy of its first marketplace.
-    product_copy: dict[int, tuple[int, tuple[Any, ...]]] = {}
     spent: dict[int, list[int]] = {}  # position → [prompt tokens, completion tokens, requests]
+    for task, result in written:
+        if task.position in mine:
+            cost = spent.setdefault(task.position, [0, 0, 0])
+            cost[0] += result.prompt_tokens
+            cost[1] += result.completion_tokens
+            cost[2] += result.attempts
+    for item in claimed:
+        if item.position in plan.failed:
+            work.fails(item, plan.failed[item.position])
+        else:
+            work.passes(item, skipped=item.position not in spent)
+    save_copies(session, plan, written, positions=mine)
+    if spent:
+        with psycopg_connection(session).cursor() as cursor:
+            _add_costs(cursor, job_id, spent)
+    return work.finish(session, job_id)
+
+
+def save_copies(
+    session: Session,
+    plan: CopySlice,
+    written: Sequence[tuple[CopyTask, CopyResult]],
+    *,
+    positions: Container[int] | None = None,
+) -> None:
+    """Cache every answer the model gave (tokens were spent on it, whoever moves the items); write the
+    listings' copy, and each product's own optimized copy (its first marketplace's), for the tasks
+    of `positions` (all when None)."""
+    cache_rows: list[tuple[Any, ...]] = []
+    listing_rows: list[tuple[Any, ...]] = []
+    product_copy: dict[int, tuple[int, tuple[Any, ...]]] = {}  # product → (rank of marketplace, row)
     copies: list[tuple[CopyTask, CopyResult | CachedCopy, str, str, bool]] = [
         (task, cached, plan.copy.model, plan.copy.prompt_version, True) for task, cached in plan.cached
     ]
     for task, result in written:
         answered = not (result.reason or "").startswith(UNAVAILABLE)
         copies.append((task, result, result.model, result.prompt_version, answered))
-        if answered:  # tokens were spent on the answer, whoever moves the items: cache it
+        if answered:
             cache_rows.append(_cache_row(task, result, plan.copy))
-        if task.position in mine:
-            cost = spent.setdefault(task.position, [0, 0, 0])
-            cost[0] += result.prompt_tokens
-            cost[1] += result.completion_tokens
-            cost[2] += result.attempts
     for task, copy, model, version, answered in copies:
-        if task.position not in mine:
+        if positions is not None and task.position not in positions:
             continue
         # No answer: no key either, so the next run asks again.
         row = _listing_row(task, copy, model, version, task.key if answered else None)
@@ -265,24 +283,32 @@ def store_slice(
         rank = plan.marketplaces.index(task.marketplace)
         if copy.ai_status == OPTIMIZED and rank < product_copy.get(task.product_id, (rank + 1,))[0]:
             product_copy[task.product_id] = (rank, (task.product_id, row[2], row[3]))
-    for item in claimed:
-        if item.position in plan.failed:
-            work.fails(item, plan.failed[item.position])
-        else:
-            work.passes(item, skipped=item.position not in spent)
     with psycopg_connection(session).cursor() as cursor:
         if cache_rows:
             _write_cache(cursor, cache_rows)
         if listing_rows:
             _write_listings(cursor, listing_rows, [row for _, row in product_copy.values()])
-        if spent:
-            _add_costs(cursor, job_id, spent)
-    return work.finish(session, job_id)
 
 
-def _tasks(
-    position: int, product: Any, marketplaces: Sequence[str], keys: Mapping[str, str], copy: CopySettings
+def read_sources(session: Session, ids: Sequence[int]) -> dict[int, Any]:
+    """The product rows `copy_tasks` needs, by id."""
+    return read_products(session, _PRODUCT_COLUMNS, ids)
+
+
+def copy_keys(product: Any, marketplaces: Sequence[str], copy: CopySettings) -> dict[str, str]:
+    """Each marketplace's `ai_key` for the product's current normalized content."""
+    return {
+        m: copy_key(product.normalize_key, m, rules_for(m).language, copy.prompt_version, copy.model)
+        for m in marketplaces
+    }
+
+
+def copy_tasks(
+    position: int, product: Any, marketplaces: Sequence[str], copy: CopySettings
 ) -> list[CopyTask]:
+    """What to ask the model for the product (a `read_sources` row) on each marketplace: the source
+    DATA and its hash, and the deterministic copy to fall back to."""
+    keys = copy_keys(product, marketplaces, copy)
     normalized = normalize_product(product_in(product), marketplaces)
     source = SourceProduct.from_normalized(normalized, product.title)
     data = data_message(source)
@@ -293,7 +319,7 @@ def _tasks(
             product_id=product.id,
             marketplace=m,
             key=keys[m],
-            source_hash=source_hash(data, copy.language(m)),
+            source_hash=source_hash(data, rules_for(m).language),
             request=CopyRequest(
                 id=f"{product.id}:{m}",
                 source=source,
@@ -305,7 +331,7 @@ def _tasks(
     ]
 
 
-def _read_cache(
+def read_cache(
     session: Session, tasks: Sequence[CopyTask], copy: CopySettings
 ) -> dict[tuple[str, str], CachedCopy]:
     if not tasks:

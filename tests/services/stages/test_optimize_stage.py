@@ -8,12 +8,15 @@ import json
 import re
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from models import AiCopyCache, Listing, Product
 from services import jobs
 from services.ai import Copywriter
 from services.ai.client import GroqChatModel
+from services.normalize.marketplaces import set_languages
+from services.settings import Settings
 from services.stages import optimize
 from tests.fakes.groq_server import FakeGroq
 from tests.pipeline import COPY, run_pipeline
@@ -172,7 +175,7 @@ class TestCost:
         products = [spam_product(i) for i in range(1, 6)]
         job_id = new_job(db_session, products, marketplaces=["ebay_de"])
 
-        run_pipeline(db_session, job_id, copywriter=copywriter_for(fake), max_requests=2)
+        run_pipeline(db_session, job_id, copywriter=copywriter_for(fake), max_products=2)
 
         assert len(fake.chat_requests) == 5
         assert jobs.job_view(db_session, job_id).ai.copy_status == {"optimized": 5}
@@ -280,3 +283,25 @@ class TestDeterministic:
         listing = listings(db_session, spam_product(1)["source_id"])["ebay_de"]
         assert listing.ai_status == "deterministic"
         assert listing.title != COPY_BY_LANGUAGE["German"]["title"]
+
+
+class TestLanguages:
+    @pytest.fixture
+    def english_amazon(self):
+        set_languages({"amazon_de": "en"})
+        yield
+        set_languages({"amazon_de": "de"})
+
+    def test_the_language_of_a_marketplace_is_configuration(self, db_session, fake, english_amazon):
+        fake.set_default("good")  # the fake's own answer: the language asked is what is checked
+        job_id = new_job(db_session, [spam_product(1)], marketplaces=["amazon_de", "ebay_de"])
+
+        run_pipeline(db_session, job_id, copywriter=copywriter_for(fake))
+
+        assert sorted(language_of(r.body) for r in fake.chat_requests) == ["English", "German"]
+
+    def test_settings_refuse_an_unknown_marketplace_or_language(self):
+        with pytest.raises(ValidationError, match="unknown marketplace 'etsy_de'"):
+            Settings(marketplace_languages={"etsy_de": "de"})
+        with pytest.raises(ValidationError, match="must be a code such as de"):
+            Settings(marketplace_languages={"amazon_de": "Deutsch"})
