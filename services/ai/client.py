@@ -5,7 +5,8 @@ This class decides about retries (the SDK's own are off by default), within one 
 
 * Before each attempt, the shared limiter (if any) is asked for one request and the estimated tokens
   (message characters / 4 + max_tokens), waiting at most what is left of the budget; after each answer
-  it is told what Groq's `x-ratelimit-*` headers said.
+  the reservation is settled to the tokens the answer's usage says were spent (the rest is free for
+  the next call), and the limiter is told what Groq's `x-ratelimit-*` headers said.
 * 429: wait Groq's `retry-after` and try again; not a failure. When the wait does not fit in what is
   left of the budget: ChatUnavailable at once, with `retry_after_seconds`.
 * 5xx, 408, timeouts, no connection: up to three attempts, 0.5 s and 1 s apart, while the budget lasts.
@@ -28,7 +29,7 @@ import groq
 from groq import Groq
 
 from services.ai.chat import ChatMessage, ChatResult, ChatUnavailable, RateLimitState
-from services.ai.limiter import RateLimitWait, RequestTooLarge, SharedRateLimiter
+from services.ai.limiter import RateLimitWait, RequestTooLarge, Reservation, SharedRateLimiter
 
 if TYPE_CHECKING:
     from groq.types.chat import ChatCompletionMessageParam
@@ -150,7 +151,7 @@ class GroqChatModel:
         failures: list[str] = []  # what each failed attempt (5xx, timeout, connection) ran into
 
         while True:
-            self._acquire(estimate, deadline)
+            reservation = self._acquire(estimate, deadline)
             try:
                 raw = self._client.chat.completions.with_raw_response.create(
                     model=model,
@@ -186,11 +187,13 @@ class GroqChatModel:
                 self._back_off(failures, deadline, exc)
                 continue
 
-            state = parse_rate_limit_headers(raw.headers)
-            self._observe(state)
             completion = raw.parse()
             content = completion.choices[0].message.content if completion.choices else None
             usage = completion.usage
+            if self.limiter is not None and reservation is not None and usage is not None:
+                self.limiter.settle(reservation, usage.total_tokens)
+            state = parse_rate_limit_headers(raw.headers)
+            self._observe(state)
             return ChatResult(
                 content=content or "",
                 model=completion.model or model,
@@ -199,11 +202,11 @@ class GroqChatModel:
                 rate_limit=state,
             )
 
-    def _acquire(self, estimate: int, deadline: float) -> None:
+    def _acquire(self, estimate: int, deadline: float) -> Reservation | None:
         if self.limiter is None:
-            return
+            return None
         try:
-            self.limiter.acquire(estimate, max(deadline - self._clock(), 0.0))
+            return self.limiter.reserve(estimate, max(deadline - self._clock(), 0.0))
         except RequestTooLarge as exc:
             raise ChatUnavailable(str(exc)) from exc
         except RateLimitWait as exc:

@@ -144,6 +144,16 @@ end
 return tostring(math.max(target, current))
 """
 
+# KEYS: tokens window. ARGV: the reservation's member, the member with the tokens used. The entry
+# keeps its time; one that has left the window already is not put back.
+_SETTLE = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[1], score, ARGV[2])
+return 1
+"""
+
 # KEYS: requests window, tokens window. ARGV: now, window.
 _USAGE = (
     _LUA_HELPERS
@@ -174,6 +184,15 @@ class RequestTooLarge(RateLimitWait):
         )
         self.tokens = tokens
         self.tokens_per_minute = tokens_per_minute
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """What `reserve()` spent: settle it with the tokens the call used once they are known."""
+
+    member: str
+    tokens: int
+    waited_seconds: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +239,7 @@ class SharedRateLimiter:
         self._observe = redis.register_script(_OBSERVE)
         self._hold = redis.register_script(_HOLD)
         self._usage = redis.register_script(_USAGE)
+        self._settle = redis.register_script(_SETTLE)
 
     @classmethod
     def for_model(
@@ -241,11 +261,15 @@ class SharedRateLimiter:
         )
 
     def acquire(self, tokens: int, max_wait_seconds: float) -> float:
+        """`reserve()`, returning the seconds waited."""
+        return self.reserve(tokens, max_wait_seconds).waited_seconds
+
+    def reserve(self, tokens: int, max_wait_seconds: float) -> Reservation:
         """Wait until one request of `tokens` tokens fits both budgets, and spend it.
 
-        Returns the seconds waited. Raises RateLimitWait (at once, without sleeping in vain) when it
-        would have to wait longer than `max_wait_seconds` in all, RequestTooLarge when `tokens` exceeds
-        the whole per-minute budget.
+        Raises RateLimitWait (at once, without sleeping in vain) when it would have to wait longer
+        than `max_wait_seconds` in all, RequestTooLarge when `tokens` exceeds the whole per-minute
+        budget.
         """
         tokens = max(int(tokens), 0)
         if tokens > self.tokens_per_minute:
@@ -269,10 +293,19 @@ class SharedRateLimiter:
             )
             waited = now - start
             if wait <= 0:
-                return waited
+                return Reservation(f"{member}:{tokens}", tokens, waited)
             if waited + wait > max_wait_seconds:
                 raise RateLimitWait(wait)
             self._sleep(wait + _WAKE_MARGIN_SECONDS)
+
+    def settle(self, reservation: Reservation, tokens_used: int) -> None:
+        """The call reserved for spent `tokens_used`, not the tokens reserved (a call reserves every
+        token its answer may take, and most answers are shorter): the difference is free again."""
+        used = max(int(tokens_used), 0)
+        if used == reservation.tokens:
+            return
+        member = reservation.member.rpartition(":")[0]
+        self._settle(keys=[self._tokens_key], args=[reservation.member, f"{member}:{used}"])
 
     def observe(self, state: RateLimitState) -> None:
         """Tighten the budgets to what Groq said is left, until Groq's reset.

@@ -275,12 +275,22 @@ def limiter(redis_client, **options) -> SharedRateLimiter:
     return SharedRateLimiter(redis_client, prefix="test:groq", **options)
 
 
-def test_each_call_spends_the_estimate_in_the_limiter(fake, redis_client):
+def test_each_call_reserves_the_estimate_and_keeps_what_the_answer_used(fake, redis_client):
     shared = limiter(redis_client)
-    complete(chat_model(fake, limiter=shared), max_tokens=400)
+    seen: list[int] = []
+    reserve = shared.reserve
+
+    def spying(tokens, max_wait_seconds):
+        seen.append(tokens)
+        return reserve(tokens, max_wait_seconds)
+
+    shared.reserve = spying  # type: ignore[method-assign]
+    result = complete(chat_model(fake, limiter=shared), max_tokens=400)
+
+    assert seen == [estimate_tokens(MESSAGES, 400)]
     usage = shared.usage()
     assert usage.requests == 1
-    assert usage.tokens == estimate_tokens(MESSAGES, 400)
+    assert usage.tokens == result.total_tokens < seen[0]  # the unused reservation is free again
 
 
 def test_the_limiter_refuses_past_the_wait_allowed_without_calling_groq(fake, redis_client):

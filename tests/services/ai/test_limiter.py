@@ -81,6 +81,32 @@ def test_tokens_per_minute(make_limiter, clock):
     assert limiter.usage() == WindowUsage(requests=2, tokens=1_000)
 
 
+def test_settling_a_reservation_frees_the_tokens_it_did_not_use(make_limiter, clock):
+    limiter = make_limiter(tpm=1_000)
+    reservation = limiter.reserve(900, 0)
+    with pytest.raises(RateLimitWait):
+        limiter.reserve(500, 0)
+
+    limiter.settle(reservation, 300)
+
+    assert limiter.usage() == WindowUsage(requests=1, tokens=300)
+    clock.advance(30)
+    limiter.reserve(700, 0)  # fits now; the settled entry still leaves at its own time
+    clock.advance(30.001)
+    assert limiter.usage() == WindowUsage(requests=1, tokens=700)
+
+
+def test_settling_an_entry_that_left_the_window_puts_nothing_back(make_limiter, clock):
+    limiter = make_limiter(tpm=1_000)
+    reservation = limiter.reserve(900, 0)
+    clock.advance(61)
+    limiter.reserve(100, 0)  # trims the window
+
+    limiter.settle(reservation, 300)
+
+    assert limiter.usage() == WindowUsage(requests=1, tokens=100)
+
+
 def test_tokens_wait_until_enough_entries_left(make_limiter, clock):
     limiter = make_limiter(tpm=1_000)
     for _ in range(3):
