@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     groq_timeout_seconds: float = 30.0
     # Bump to have every product's copy written again (the cache is keyed by it).
     ai_prompt_version: str = "1"
-    # Products per request to the model for a job's copy: they share one system prompt (3 saves 38 %
+    # Products per request to the model for a job's copy: they share one system prompt (3 saves 20 %
     # of the tokens per product, bench/ai_copy.py). At most 5: a request reserves 600 completion
     # tokens per product, and more would not fit a 6,000 tokens-per-minute budget.
     ai_batch_size: int = Field(default=3, ge=1, le=5)
