@@ -1,17 +1,27 @@
-"""The FastAPI application: `uvicorn api.app:app`."""
+"""The FastAPI application: `uvicorn api.app:app`.
+
+Middleware, outermost first: the request id; CORS (when CORS_ORIGINS is set); unexpected errors as
+500/503 without details (api.errors); rate limits (api.rate_limit, when on); body size and JSON checks
+(api.body). Every route also checks its query string and path (api.query_params).
+"""
 
 from __future__ import annotations
 
 import uuid
 
 import structlog
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.body import BodyLimits
+from api.errors import InternalErrors
+from api.query_params import check_query_and_path
+from api.rate_limit import RateLimit
 from api.routes import ai, health, imports, pricing_profiles, products, rules
 from services.logging import configure_logging
 from services.normalize.marketplaces import set_languages
+from services.rate_limits import RateLimiter
 from services.settings import Settings, get_settings
 
 
@@ -49,7 +59,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=(
             "Scraped offers in over a webhook; normalized, priced, scored and published in the background."
         ),
+        dependencies=[Depends(check_query_and_path)],
     )
+    # add_middleware wraps what was added before: the last one added runs first.
+    app.add_middleware(BodyLimits)
+    if settings.rate_limits_on:
+        app.add_middleware(RateLimit, limiter=RateLimiter.from_settings(settings))
+    app.add_middleware(InternalErrors)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

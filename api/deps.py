@@ -1,12 +1,11 @@
-"""Request dependencies: the database session, the settings, webhook authentication."""
+"""Request dependencies: the database session and the settings (authentication: api/auth.py)."""
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, status
+from fastapi import Depends
 from sqlalchemy.orm import Session
 
 from models.db import get_sessionmaker
@@ -22,17 +21,3 @@ def get_session() -> Iterator[Session]:
 
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-
-
-def verify_webhook_secret(
-    settings: SettingsDep,
-    x_webhook_secret: Annotated[str | None, Header(description="The shared webhook secret")] = None,
-) -> None:
-    if x_webhook_secret is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing X-Webhook-Secret header")
-    # Constant time: a timing difference must not reveal how much of a guess was right.
-    if not hmac.compare_digest(x_webhook_secret.encode(), settings.webhook_secret.encode()):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid webhook secret")
-
-
-WebhookAuth = Depends(verify_webhook_secret)

@@ -1,6 +1,7 @@
 """SQLAlchemy models: one module per table. Importing this package registers them all on `Base.metadata`."""
 
 from models.ai_copy import AiCopyCache
+from models.api_key import ApiKey
 from models.base import Base
 from models.bulk_job import BulkJob
 from models.import_job import ChunkStatus, ImportJob, ItemOutcome, ItemStatus, JobChunk, JobItem, JobStatus
@@ -13,6 +14,7 @@ from models.webhook import Webhook
 
 __all__ = [
     "AiCopyCache",
+    "ApiKey",
     "Base",
     "BulkJob",
     "ChunkStatus",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field
 
 from schemas.products import ProductDetail
@@ -43,6 +45,10 @@ class OptimizedDescription(BaseModel):
     ai: CopyRead
 
 
+# Product ids are bigint: a larger number is a clear 422, not a database error.
+ProductIdIn = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
 class BatchOptimizeIn(BaseModel):
-    product_ids: list[int] = Field(min_length=1, max_length=10_000)
+    product_ids: list[ProductIdIn] = Field(min_length=1, max_length=10_000)
     target_marketplace: str = Field(default="amazon_de", max_length=32)

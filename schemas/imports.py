@@ -95,3 +95,76 @@ class JobRead(BaseModel):
     created_at: datetime
     started_at: datetime | None
     completed_at: datetime | None
+
+
+# The import routes read their body themselves (four shapes; each product is validated later, alone),
+# so FastAPI cannot derive it from a model: it is documented here, for /docs and for schemathesis.
+_SCRAPED_TEXT: dict[str, Any] = {"type": "string"}
+_AMOUNT: dict[str, Any] = {
+    "anyOf": [{"type": "number"}, {"type": "string"}],
+    "description": 'A number, or scraped text: "1 299,99 zł", "1,299.99", "PLN 1299"',
+}
+PRODUCT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A scraped product. Only source_id and title are required; unknown keys are kept.",
+    "required": ["source_id", "title"],
+    "properties": {
+        "source_id": {"anyOf": [{"type": "string", "minLength": 1, "maxLength": 255}, {"type": "integer"}]},
+        "title": {"type": "string", "minLength": 1, "maxLength": 1000},
+        "source_url": _SCRAPED_TEXT,
+        "description": {"type": "string", "description": "HTML is cleaned; scripts never kept"},
+        "price": _AMOUNT,
+        "cost": _AMOUNT,
+        "currency": {"type": "string", "description": "A 3-letter code such as PLN"},
+        "brand": _SCRAPED_TEXT,
+        "category": _SCRAPED_TEXT,
+        "ean": {"anyOf": [{"type": "string", "maxLength": 64}, {"type": "integer"}]},
+        "images": {"type": "array", "items": {"type": "string"}},
+        "attributes": {"type": "object"},
+        "stock": {"type": "integer", "minimum": 0},
+        "competitors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["price"],
+                "properties": {
+                    "seller": _SCRAPED_TEXT,
+                    "price": _AMOUNT,
+                    "currency": {"type": "string"},
+                    "in_stock": {"type": "boolean"},
+                    "url": _SCRAPED_TEXT,
+                },
+            },
+        },
+    },
+}
+_PRODUCTS: dict[str, Any] = {"type": "array", "items": PRODUCT_SCHEMA, "minItems": 1}
+_SOURCE: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 50, "description": "allegro"}
+_OPTIONS = ImportOptions.model_json_schema()
+IMPORT_BODY_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {
+            "title": "Envelope",
+            "type": "object",
+            "required": ["products"],
+            "properties": {"source": _SOURCE, "options": _OPTIONS, "products": _PRODUCTS},
+        },
+        {
+            "title": "Original envelope",
+            "type": "object",
+            "required": ["data"],
+            "properties": {
+                "source": _SOURCE,
+                "event_type": {"type": "string", "maxLength": 64, "description": "product.import"},
+                "data": {"type": "object", "required": ["products"], "properties": {"products": _PRODUCTS}},
+            },
+        },
+        {"title": "Array of products", **_PRODUCTS},
+        {"title": "One product", **PRODUCT_SCHEMA},
+    ]
+}
+
+
+def json_request_body(schema: dict[str, Any]) -> dict[str, Any]:
+    """`openapi_extra` for a route that reads its JSON body itself."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}

@@ -52,6 +52,10 @@ def _image_urls(value: object) -> object:
     return [url for url in value if url.strip()]
 
 
+# The columns' bounds: a longer EAN or a larger stock fails its product, not the whole chunk's write.
+EAN_MAX_LENGTH = 64
+STOCK_MAX = 2**31 - 1
+
 Price = Annotated[Decimal, BeforeValidator(_price_amount)]
 CurrencyCode = Annotated[str | None, BeforeValidator(_currency_code)]
 # Blank text becomes None in one after-validator per model (see _PricedItem), not one call per field:
@@ -105,10 +109,10 @@ class ProductIn(_PricedItem):
     brand: OptionalText = None
     category: OptionalText = None
     # Kept as given, leading zeros included; a wrong check digit is flagged later, not rejected here.
-    ean: Annotated[str | None, BeforeValidator(_int_as_text)] = None
+    ean: Annotated[str | None, Field(max_length=EAN_MAX_LENGTH), BeforeValidator(_int_as_text)] = None
     images: Annotated[list[str], BeforeValidator(_image_urls)] = Field(default_factory=list)
     attributes: dict[str, Any] = Field(default_factory=dict)
-    stock: Annotated[int | None, Field(ge=0)] = None
+    stock: Annotated[int | None, Field(ge=0, le=STOCK_MAX)] = None
     cost: Price | None = None
     competitors: list[CompetitorOffer] = Field(default_factory=list)
 
@@ -148,6 +152,7 @@ _MESSAGES = {
     "int_parsing": "must be a whole number",
     "int_from_float": "must be a whole number",
     "greater_than_equal": "must be at least {ge}",
+    "less_than_equal": "must be at most {le}",
     "bool_type": "must be true or false",
     "bool_parsing": "must be true or false",
     "list_type": "must be a list",

@@ -1,8 +1,11 @@
-"""`listing-pipeline`: run the whole product locally, or apply migrations.
+"""`listing-pipeline`: run the whole product locally, apply migrations, manage API keys.
 
 listing-pipeline dev       local Postgres + Redis, migrations, the API and a worker, a sample import
 listing-pipeline migrate   alembic upgrade head on DATABASE_URL
 listing-pipeline servers   only the local Postgres and Redis, printing their URLs
+listing-pipeline api-keys create --name NAME --scope read|write   prints the new key, once
+listing-pipeline api-keys list                                    keys, by prefix (never the keys)
+listing-pipeline api-keys revoke ID|PREFIX                        refused from then on
 """
 
 from __future__ import annotations
@@ -14,11 +17,14 @@ import os
 import signal
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy.orm import Session
 
+from services import api_keys
 from services.local_servers import LocalPostgres, LocalRedis
 from services.local_stack import (
     ROOT,
@@ -74,7 +80,7 @@ def sample_products(size: int) -> list[dict[str, Any]]:
     return products
 
 
-def watch_sample_import(base_url: str, secret: str, size: int) -> None:
+def watch_sample_import(base_url: str, secret: str, api_key: str, size: int) -> None:
     body = {
         "source": "allegro",
         "options": {"marketplaces": ["amazon_de", "ebay_de"]},
@@ -89,7 +95,10 @@ def watch_sample_import(base_url: str, secret: str, size: int) -> None:
     job: dict[str, Any] = {}
     while job.get("status") not in FINISHED:
         time.sleep(0.3)
-        job = httpx.get(base_url + accepted["status_url"], timeout=10).json()
+        # The job also takes the webhook's secret: the credential that posted it may poll it.
+        job = httpx.get(
+            base_url + accepted["status_url"], headers={"X-Webhook-Secret": secret}, timeout=10
+        ).json()
         print(
             f"  job {job['status']:<22} progress {job['progress']:>6.1%}  stages {json.dumps(job['stages'])}"
         )
@@ -98,16 +107,18 @@ def watch_sample_import(base_url: str, secret: str, size: int) -> None:
     summary = {key: job[key] for key in keys}
     summary["errors (first 5)"] = job["errors"][:5]
     print(f"\nGET {accepted['status_url']} (abridged):\n{json.dumps(summary, indent=2, ensure_ascii=False)}")
-    _show_one_product(base_url, accepted["job_id"])
+    _show_one_product(base_url, api_key, accepted["job_id"])
 
 
-def _show_one_product(base_url: str, job_id: str) -> None:
+def _show_one_product(base_url: str, api_key: str, job_id: str) -> None:
     """One product of the sample, as the explain endpoint tells its story."""
-    page = httpx.get(f"{base_url}/api/products", params={"job_id": job_id, "page_size": 1}, timeout=10).json()
-    if not page["items"]:
-        return
-    product_id = page["items"][0]["id"]
-    explained = httpx.get(f"{base_url}/api/products/{product_id}/explain", timeout=10).json()
+    client = httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=10)
+    with client:
+        page = client.get("/api/products", params={"job_id": job_id, "page_size": 1}).json()
+        if not page["items"]:
+            return
+        product_id = page["items"][0]["id"]
+        explained = client.get(f"/api/products/{product_id}/explain").json()
     print(f"\nGET /api/products/{product_id}/explain (abridged):")
     print(f"  scraped title:    {explained['original_title']}")
     for marketplace, result in explained["marketplaces"].items():
@@ -136,6 +147,8 @@ def dev(args: argparse.Namespace) -> int:
             **_local_env(servers),
             "APP_ENV": "development",
             "WEBHOOK_SECRET": os.environ.get("WEBHOOK_SECRET", "dev-secret"),
+            # The bootstrap key (write scope): for this local run, and for you to try the API with.
+            "API_KEY": os.environ.get("API_KEY", "dev-api-key"),
         }
         upgrade_database(env["DATABASE_URL"])
         logs = data_dir / "logs"
@@ -148,12 +161,15 @@ def dev(args: argparse.Namespace) -> int:
             base_url = f"http://127.0.0.1:{args.port}"
             wait_until_healthy(base_url)
             print(f"API on {base_url} (docs: {base_url}/docs), a worker running; logs in {logs}/")
+            print(f"API key (API_KEY, write scope): {env['API_KEY']}")
             print("Ctrl-C stops everything.")
             if args.sample:
-                watch_sample_import(base_url, env["WEBHOOK_SECRET"], args.sample)
+                watch_sample_import(base_url, env["WEBHOOK_SECRET"], env["API_KEY"], args.sample)
             print(
                 f"\nTry: curl -s -X POST {base_url}/api/import/webhook -H 'Content-Type: application/json' "
                 f"-H 'X-Webhook-Secret: {env['WEBHOOK_SECRET']}' -d @samples/allegro_batch.json"
+                f"\n     curl -s {base_url}/api/products/stats/summary"
+                f" -H 'Authorization: Bearer {env['API_KEY']}'"
             )
             if not args.exit_after_sample:
                 _wait_for_ctrl_c()
@@ -185,6 +201,70 @@ def migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def open_session() -> Session:
+    """A session on DATABASE_URL."""
+    from models.db import get_sessionmaker
+
+    return get_sessionmaker()()
+
+
+def _start_logging() -> None:
+    # Log lines to stderr, so that stdout carries only what the command prints (a new key).
+    from services.logging import configure_logging
+    from services.settings import get_settings
+
+    configure_logging(get_settings())
+
+
+def create_api_key(args: argparse.Namespace) -> int:
+    _start_logging()
+    with open_session() as session:
+        try:
+            created = api_keys.create_key(session, args.name, api_keys.Scope(args.scope))
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        session.commit()
+        row = created.row
+        print(f"Created API key {row.prefix} ({row.id}): {row.name!r}, {row.scope} scope.")
+    print("The key is shown this once (only its hash is stored); keep it in a secret store:")
+    print(created.key)
+    return 0
+
+
+def list_api_keys(args: argparse.Namespace) -> int:
+    with open_session() as session:
+        rows = api_keys.list_keys(session)
+    if not rows:
+        print("No API keys (the bootstrap API_KEY of the settings is not stored).")
+        return 0
+    print(f"{'prefix':<13} {'scope':<6} {'name':<24} {'created':<17} {'last used':<17} {'revoked':<17} id")
+    for row in rows:
+        print(f"{row.prefix:<13} {row.scope:<6} {row.name[:24]:<24} {_when(row.created_at):<17} "
+              f"{_when(row.last_used_at):<17} {_when(row.revoked_at):<17} {row.id}")  # fmt: skip
+    return 0
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ") if moment else "-"
+
+
+def revoke_api_key(args: argparse.Namespace) -> int:
+    _start_logging()
+    with open_session() as session:
+        try:
+            row = api_keys.resolve(session, args.key)
+        except LookupError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        if not api_keys.revoke(session, row):
+            print(f"API key {row.prefix} ({row.name!r}) was already revoked at {_when(row.revoked_at)}.")
+            return 0
+        session.commit()
+    print(f"Revoked API key {row.prefix} ({row.name!r}): it is refused from now on.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="listing-pipeline", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
@@ -211,6 +291,20 @@ def main(argv: list[str] | None = None) -> int:
         handler=servers
     )
     commands.add_parser("migrate", help="alembic upgrade head on DATABASE_URL").set_defaults(handler=migrate)
+
+    keys = commands.add_parser("api-keys", help="create, list and revoke API keys (on DATABASE_URL)")
+    key_commands = keys.add_subparsers(dest="key_command", required=True)
+    create = key_commands.add_parser("create", help="create a key and print it, once")
+    create.add_argument("--name", required=True, help="who or what the key is for")
+    create.add_argument("--scope", required=True, choices=[scope.value for scope in api_keys.Scope],
+                        help="read: the GET routes; write: everything")  # fmt: skip
+    create.set_defaults(handler=create_api_key)
+    key_commands.add_parser("list", help="every key: prefix, scope, name, last use").set_defaults(
+        handler=list_api_keys
+    )
+    revoke = key_commands.add_parser("revoke", help="refuse a key from now on")
+    revoke.add_argument("key", help="the key's id or prefix (as `list` shows them)")
+    revoke.set_defaults(handler=revoke_api_key)
 
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)  # stop as cleanly on `kill` as on Ctrl-C

@@ -6,7 +6,9 @@
 4. a single product object (n8n's default: one request per item)
 
 Only the envelope is checked here; each product is validated by the import stage, so that one bad
-product fails alone instead of failing the request.
+product fails alone instead of failing the request. NUL characters are dropped from the envelope's
+text (source, event type, options, other keys), as the import stage drops them from products:
+Postgres text and JSON cannot hold them.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ EXPECTED_SHAPES = (
     'or a single product object with "source_id" and "title"'
 )
 SOURCE_MAX_LENGTH = 50
+EVENT_TYPE_MAX_LENGTH = 64
 
 
 class InvalidEnvelope(ValueError):
@@ -44,6 +47,17 @@ class ImportRequest:
     envelope: dict[str, Any] = field(default_factory=dict)
 
 
+def without_nul(value: Any) -> Any:
+    """`value` with every NUL character removed from its strings and keys, at any depth."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {without_nul(key): without_nul(item) for key, item in value.items()}
+    return value
+
+
 def _json_type(value: object) -> str:
     names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
     return names.get(type(value), "number")
@@ -52,6 +66,8 @@ def _json_type(value: object) -> str:
 def _source(value: object, default: str) -> str:
     if value is None:
         return default
+    if isinstance(value, str):
+        value = value.replace("\x00", "")
     if not isinstance(value, str) or not value.strip():
         raise InvalidEnvelope('"source" must be a non-empty string such as "allegro"')
     source = value.strip().lower()
@@ -66,7 +82,7 @@ def _options(value: object) -> ImportOptions:
     if not isinstance(value, dict):
         raise InvalidEnvelope(f'"options" must be an object, got {_json_type(value)}')
     try:
-        return ImportOptions.model_validate(value)
+        return ImportOptions.model_validate(without_nul(value))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
@@ -94,7 +110,7 @@ def parse_import_body(body: object, *, default_source: str, max_products: int) -
 
 def _parse_object(body: dict[str, Any], default_source: str) -> ImportRequest:
     source = _source(body.get("source"), default_source)
-    envelope = {key: value for key, value in body.items() if key not in ("products", "data")}
+    envelope = without_nul({key: value for key, value in body.items() if key not in ("products", "data")})
 
     if "products" in body:
         products = body["products"]
@@ -114,7 +130,9 @@ def _parse_object(body: dict[str, Any], default_source: str) -> ImportRequest:
 
     if not isinstance(products, list):
         raise InvalidEnvelope(f"{where} must be an array of products, got {_json_type(products)}")
-    event_type = body.get("event_type")
+    event_type = without_nul(body.get("event_type"))
+    if isinstance(event_type, str) and len(event_type) > EVENT_TYPE_MAX_LENGTH:
+        raise InvalidEnvelope(f'"event_type" must be at most {EVENT_TYPE_MAX_LENGTH} characters')
     return ImportRequest(
         source=source,
         products=products,

@@ -2,16 +2,23 @@
 
 The payload is in Postgres before the webhook answers 202; the message to the worker goes out after
 the commit (the caller's job). Nothing here commits.
+
+An `Idempotency-Key` makes a repeated delivery return the first job: the same key with another body
+is refused (`IdempotencyKeyReused`, a 422), and while the first request with a key is still being
+stored, a second one is refused at once (`IdempotencyKeyInProgress`, a 409) rather than wait for it.
+The second is told by a transaction-scoped advisory lock on the key, taken before the insert: it
+ends with the transaction, so it also works behind Supabase's transaction pooler.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -24,6 +31,10 @@ SOURCE_ID_MAX_LENGTH = 255
 
 class IdempotencyKeyReused(ValueError):
     """The same Idempotency-Key came with a different body."""
+
+
+class IdempotencyKeyInProgress(RuntimeError):
+    """Another request with the same Idempotency-Key is being stored right now."""
 
 
 class UnknownPricingProfile(ValueError):
@@ -60,6 +71,10 @@ def accept_import(
     idempotency_key: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> AcceptedImport:
+    if idempotency_key is not None and not _lock_idempotency_key(session, idempotency_key):
+        raise IdempotencyKeyInProgress(
+            "a request with this Idempotency-Key is still being stored; retry in a moment to get its job"
+        )
     if (name := request.options.pricing_profile) is not None:
         _check_profile(session, name)
     job_id = uuid.uuid4()
@@ -80,8 +95,8 @@ def accept_import(
     ).scalar_one_or_none()
 
     if inserted is None:
-        # A repeated delivery: answer with the first job (its insert committed before ours could
-        # conflict, since the unique index made us wait for it).
+        # A repeated delivery: answer with the first job (committed: we hold the key's lock, which
+        # its request held until its transaction ended).
         first = session.execute(
             select(ImportJob.id, ImportJob.status, ImportJob.total_products, ImportJob.request_hash).where(
                 ImportJob.idempotency_key == idempotency_key
@@ -107,6 +122,14 @@ def accept_import(
     session.flush()
     _store_chunks(session, job_id, request.products, chunk_size)
     return AcceptedImport(job_id, JobStatus.PENDING, received, created=True)
+
+
+def _lock_idempotency_key(session: Session, key: str) -> bool:
+    """Takes the key's advisory lock until the transaction ends; False if another transaction has it."""
+    # 64 bits of a hash, in a namespace of its own, so no other advisory lock can collide with it.
+    digest = hashlib.sha256(b"import_jobs.idempotency_key:" + key.encode()).digest()
+    lock_id = int.from_bytes(digest[:8], "big", signed=True)
+    return bool(session.scalar(select(func.pg_try_advisory_xact_lock(lock_id))))
 
 
 def _check_profile(session: Session, name: str) -> None:

@@ -137,6 +137,23 @@ def waiting_stage_chunks(session: Session, job_id: uuid.UUID) -> list[tuple[str,
     return [(stage, number) for stage, number in rows]
 
 
+def waiting_after(session: Session, job_id: uuid.UUID, number: int, stage: str) -> list[str]:
+    """The later stages at which items of chunk `number` wait, in pipeline order. A stage message
+    that finds nothing to do calls this: the delivery that moved the items may have died between its
+    commit and sending the next stage's message, which is then sent again (a duplicate is harmless)."""
+    rows = session.execute(
+        text(
+            "SELECT DISTINCT i.stage FROM job_items i"
+            " JOIN job_chunks c ON c.job_id = i.job_id AND c.number = :number"
+            " WHERE i.job_id = :job_id AND i.status = :pending"
+            " AND i.position >= c.first_position AND i.position < c.first_position + c.size"
+        ),
+        {"job_id": job_id, "number": number, "pending": ItemStatus.PENDING},
+    ).scalars()
+    later = [s for s in rows if stages.INDEX[s] > stages.INDEX[stage]]
+    return sorted(later, key=stages.INDEX.__getitem__)
+
+
 @dataclass(frozen=True, slots=True)
 class JobPlan:
     """What a job asked of the stages (its `options`, with the defaults filled in)."""

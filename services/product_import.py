@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from models import ChunkStatus, ItemOutcome, ItemStatus, stages
 from models.db import psycopg_connection
 from schemas.product import ProductIn, validate_product
+from services.envelope import without_nul
 from services.intake import source_key
 
 # Columns written by the import, in the order of the upsert's VALUES.
@@ -126,7 +127,7 @@ def import_chunk(
     first_position, products_json, duplicates, source = chunk
     products = orjson.loads(products_json)
     if "\\u0000" in products_json:  # Postgres text cannot hold NUL: drop it (rare, so checked cheaply)
-        products = _without_nul(products)
+        products = without_nul(products)
 
     items: list[tuple[Any, ...]] = []  # (position, source_id, stage, status, product_id, outcome, errors)
     valid: list[tuple[int, PreparedProduct]] = []
@@ -176,16 +177,6 @@ def import_chunk(
     result.imported = len(valid)
     result.failed = len(products) - len(valid) - len(duplicate_positions)
     return result
-
-
-def _without_nul(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, list):
-        return [_without_nul(item) for item in value]
-    if isinstance(value, dict):
-        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
-    return value
 
 
 def _upsert_products(

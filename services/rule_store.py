@@ -268,6 +268,8 @@ def find_template(session: Session, key: str) -> TemplateView:
     """The global or saved template with that key; TemplateNotFound."""
     if (template := GLOBAL_BY_KEY.get(key)) is not None:
         return _global_view(template)
+    if "\x00" in key:  # no stored key holds NUL, and Postgres cannot compare with one
+        raise TemplateNotFound(key)
     row = session.scalar(select(RuleTemplateRow).where(RuleTemplateRow.key == key))
     if row is None:
         raise TemplateNotFound(key)

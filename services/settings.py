@@ -42,12 +42,47 @@ class Settings(BaseSettings):
     database_pool_size: int = 5
     database_max_overflow: int = 10
 
-    webhook_secret: str = "dev-secret"  # noqa: S105 - development default, refused in production
+    # The webhook's shared secret, sent as X-Webhook-Secret. Rotation without downtime: the new one
+    # here and the old one in WEBHOOK_SECRET_PREVIOUS (both are accepted), move the senders, then
+    # unset the previous one.
+    webhook_secret: SecretStr = SecretStr("dev-secret")  # development default, refused in production
+    webhook_secret_previous: SecretStr = SecretStr("")
+    # Standard Webhooks signing secrets (`whsec_` + base64), comma-separated. A signature made with
+    # any of them is accepted, so a rotation lists the new and the old until the senders sign with
+    # the new. Empty: signed deliveries are refused (the secret header still works).
+    webhook_signing_secrets: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    # A bootstrap API key with the write scope, for a first deploy and for automation. Other keys are
+    # stored hashed in the database (`listing-pipeline api-keys create`).
+    api_key: SecretStr = SecretStr("")
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Limits on what one request may bring.
     max_body_bytes: int = 20 * 1024 * 1024
     max_products_per_request: int = 10_000
+    # Arrays and objects nested deeper than this in a JSON body are refused (422).
+    max_json_depth: int = Field(default=32, ge=4, le=512)
+
+    # Requests per client, shared by every API instance through Redis: "120/minute", or several
+    # limits at once ("10/second;600/minute"). The webhook counts per client address; every other
+    # route per API key (per address without one); /health never. None: on, except APP_ENV=test.
+    rate_limit_enabled: bool | None = None
+    rate_limit_webhook: str = "120/minute"
+    rate_limit_api: str = "600/minute"
+
+    @field_validator("rate_limit_webhook", "rate_limit_api")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError(f"must be like 120/minute or 10/second;600/minute, not {value!r}") from None
+        return value
+
+    @property
+    def rate_limits_on(self) -> bool:
+        return self.rate_limit_enabled if self.rate_limit_enabled is not None else self.app_env != "test"
 
     # Work is moved in chunks of products, not one message per product.
     import_chunk_size: int = 500
@@ -97,6 +132,12 @@ class Settings(BaseSettings):
 
     # Dramatiq
     worker_queue: str = "pipeline"
+    # A worker whose heartbeat is older than this is dead: its unfinished messages go back to the
+    # queue at the next maintenance pass, run on this share (per million) of broker commands. With
+    # Dramatiq's defaults (60 s, 1,000) a killed worker's messages came back after minutes to hours;
+    # with these, a killed worker's chunks are redelivered within about half a minute.
+    broker_heartbeat_timeout_seconds: float = 20.0
+    broker_maintenance_chance: int = Field(default=50_000, ge=1, le=1_000_000)
     redis_socket_timeout_seconds: float = 5.0
     redis_connect_timeout_seconds: float = 2.0
 
@@ -106,6 +147,25 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("webhook_signing_secrets", mode="before")
+    @classmethod
+    def _split_signing_secrets(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [secret.strip() for secret in value.split(",") if secret.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _decodable_signing_secrets(self) -> Settings:
+        # Not a ValueError: pydantic would quote the input, secrets included, in its message.
+        from services.webhook_signatures import InvalidSigningSecret, signing_key
+
+        for position, secret in enumerate(self.webhook_signing_secrets, start=1):
+            try:
+                signing_key(secret.get_secret_value())
+            except InvalidSigningSecret as exc:
+                raise ConfigurationError(f"WEBHOOK_SIGNING_SECRETS, secret {position}: {exc}") from None
+        return self
 
     @field_validator("marketplace_languages")
     @classmethod
@@ -148,11 +208,28 @@ class Settings(BaseSettings):
             problems.append("DATABASE_URL is not set")
         if not self.redis_url:
             problems.append("REDIS_URL is not set")
-        if self.webhook_secret.strip().lower() in PLACEHOLDER_SECRETS or len(self.webhook_secret) < 16:
+        if _weak(self.webhook_secret, 16):
             problems.append("WEBHOOK_SECRET is missing, a placeholder, or shorter than 16 characters")
+        # Optional ones, but when set they open the door as wide as the main secret.
+        if self.webhook_secret_previous.get_secret_value() and _weak(self.webhook_secret_previous, 16):
+            problems.append("WEBHOOK_SECRET_PREVIOUS is a placeholder or shorter than 16 characters")
+        if self.api_key.get_secret_value() and _weak(self.api_key, 32):
+            problems.append("API_KEY is a placeholder or shorter than 32 characters")
         if problems:
             raise ConfigurationError("Refusing to start in production: " + "; ".join(problems))
         return self
+
+    @property
+    def webhook_secrets(self) -> list[str]:
+        """The X-Webhook-Secret values accepted now: the current one and, during a rotation, the previous."""
+        secrets = (self.webhook_secret.get_secret_value(), self.webhook_secret_previous.get_secret_value())
+        return [secret for secret in secrets if secret]
+
+    @property
+    def webhook_signing_keys(self) -> list[bytes]:
+        from services.webhook_signatures import signing_key
+
+        return [signing_key(secret.get_secret_value()) for secret in self.webhook_signing_secrets]
 
     @property
     def json_logs(self) -> bool:
@@ -167,6 +244,11 @@ class Settings(BaseSettings):
         return (
             bool(self.database_url) and make_url(self.database_url).port == SUPABASE_TRANSACTION_POOLER_PORT
         )
+
+
+def _weak(secret: SecretStr, min_length: int) -> bool:
+    value = secret.get_secret_value()
+    return value.strip().lower() in PLACEHOLDER_SECRETS or len(value) < min_length
 
 
 @lru_cache

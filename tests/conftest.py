@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from services.local_servers import LocalPostgres, LocalRedis
 
 TEST_DB = "listing_test"
+# The bootstrap key (API_KEY) of the suite's settings: `client` sends it, `anonymous_client` does not.
+API_KEY = "test-api-key"
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
 
 class _Servers:
@@ -63,6 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
             "DATABASE_URL": test_url,
             "REDIS_URL": f"{SERVERS.redis_base}/0",
             "WEBHOOK_SECRET": "test-secret",
+            "API_KEY": API_KEY,
             "LOG_LEVEL": "WARNING",
         }
     )
@@ -120,15 +124,25 @@ def redis_client():
     broker.client.flushdb()
 
 
-@pytest.fixture
-def client(db_session, redis_client):
-    """The API in-process, on the test's rolled-back session."""
+def _api_client(db_session, headers: dict[str, str]):
     from fastapi.testclient import TestClient
 
     from api.app import app
     from api.deps import get_session
 
     app.dependency_overrides[get_session] = lambda: db_session
-    with TestClient(app) as test_client:
+    with TestClient(app, headers=headers) as test_client:
         yield test_client
     app.dependency_overrides.clear()
+
+
+@pytest.fixture
+def client(db_session, redis_client):
+    """The API in-process, on the test's rolled-back session, with the bootstrap API key (write)."""
+    yield from _api_client(db_session, AUTH)
+
+
+@pytest.fixture
+def anonymous_client(db_session, redis_client):
+    """The API in-process, on the test's rolled-back session, sending no credentials."""
+    yield from _api_client(db_session, {})

@@ -32,7 +32,11 @@ def create_broker() -> RedisBroker:
         socket_connect_timeout=settings.redis_connect_timeout_seconds,
         health_check_interval=30,
     )
-    broker = RedisBroker(client=client)  # type: ignore[no-untyped-call]
+    broker = RedisBroker(  # type: ignore[no-untyped-call]
+        client=client,
+        heartbeat_timeout=int(settings.broker_heartbeat_timeout_seconds * 1000),
+        maintenance_chance=settings.broker_maintenance_chance,
+    )
     broker.add_middleware(CurrentMessage())
     broker.add_middleware(LogContext())
     return broker

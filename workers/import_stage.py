@@ -19,7 +19,7 @@ from workers.broker import QUEUE, RETRY_OPTIONS, broker
 from workers.db import session_scope
 from workers.finish import finish_job, gave_up_reason
 from workers.outbox import send_after_commit
-from workers.stage_actors import send_stage
+from workers.stage_actors import resend_waiting, send_stage
 
 log = structlog.get_logger(__name__)
 
@@ -74,7 +74,7 @@ def import_chunk(job_id: str, number: int) -> None:
     )
     if result.failed_source_ids:
         log.info("import.products_invalid", source_ids=result.failed_source_ids)
-    if not result.imported:
+    if not result.imported and not resend_waiting(stages.IMPORT, job_id, number):
         finish_job(job_id)
 
 

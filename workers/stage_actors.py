@@ -11,9 +11,10 @@ reason, so the job can end.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import dramatiq
@@ -27,7 +28,7 @@ from services.normalize.marketplaces import set_languages
 from services.pricing import ExchangeRates
 from services.scoring import ScoreWeights
 from services.settings import get_settings
-from services.stages import optimize
+from services.stages import attempts, optimize
 from services.stages.items import StageResult, fail_items
 from services.stages.normalize import normalize_chunk as normalize_products
 from services.stages.price import price_chunk as price_products
@@ -39,6 +40,8 @@ from workers.outbox import send_after_commit
 
 log = structlog.get_logger(__name__)
 settings = get_settings()
+Only = Sequence[int] | None  # the positions to work on; None: every item waiting
+_ONE_SUSPECT_AT_A_TIME = threading.Lock()
 _STAGE_ACTOR_OPTIONS: dict[str, Any] = {
     "queue_name": QUEUE, "broker": broker, "on_retry_exhausted": "pipeline.stage_chunk_gave_up",
     **RETRY_OPTIONS,
@@ -57,10 +60,10 @@ SLICE_REQUESTS = 8
 
 @dramatiq.actor(actor_name="pipeline.normalize_chunk", **_STAGE_ACTOR_OPTIONS)
 def normalize_chunk(job_id: str, number: int) -> None:
-    def work(session: Session, job: uuid.UUID, plan: jobs.JobPlan) -> StageResult:
+    def work(session: Session, job: uuid.UUID, plan: jobs.JobPlan, only: Only) -> StageResult:
         reason = optimize.copy_mode_reason(plan.optimize, COPYWRITER is not None)
         return normalize_products(
-            session, job, number, marketplaces=plan.marketplaces, deterministic_reason=reason
+            session, job, number, marketplaces=plan.marketplaces, deterministic_reason=reason, only=only
         )
 
     _run(stages.NORMALIZE, job_id, number, work)
@@ -108,13 +111,13 @@ def optimize_chunk(job_id: str, number: int) -> None:
         completion_tokens=sum(copy.completion_tokens for _, copy in written),
         product_ids=result.product_ids,
     )
-    if not result.moved_on and not todo.more:
+    if not result.moved_on and not todo.more and not resend_waiting(stages.OPTIMIZE, job_id, number):
         finish_job(job_id)
 
 
 @dramatiq.actor(actor_name="pipeline.price_chunk", **_STAGE_ACTOR_OPTIONS)
 def price_chunk(job_id: str, number: int) -> None:
-    def work(session: Session, job: uuid.UUID, plan: jobs.JobPlan) -> StageResult:
+    def work(session: Session, job: uuid.UUID, plan: jobs.JobPlan, only: Only) -> StageResult:
         return price_products(
             session,
             job,
@@ -122,6 +125,7 @@ def price_chunk(job_id: str, number: int) -> None:
             marketplaces=plan.marketplaces,
             profile_name=plan.pricing_profile,
             rates=RATES,
+            only=only,
         )
 
     _run(stages.PRICE, job_id, number, work)
@@ -129,11 +133,12 @@ def price_chunk(job_id: str, number: int) -> None:
 
 @dramatiq.actor(actor_name="pipeline.score_chunk", **_STAGE_ACTOR_OPTIONS)
 def score_chunk(job_id: str, number: int) -> None:
-    def work(session: Session, job: uuid.UUID, plan: jobs.JobPlan) -> StageResult:
+    def work(session: Session, job: uuid.UUID, plan: jobs.JobPlan, only: Only) -> StageResult:
         rules = rule_store.enabled_rules(session)
         return score_products(
-            session, job, number, marketplaces=plan.marketplaces, rules=rules, weights=WEIGHTS, rates=RATES
-        )
+            session, job, number, marketplaces=plan.marketplaces, rules=rules, weights=WEIGHTS, rates=RATES,
+            only=only,
+        )  # fmt: skip
 
     _run(stages.SCORE, job_id, number, work)
 
@@ -155,19 +160,33 @@ def _run(
     stage: str,
     job_id: str,
     number: int,
-    work: Callable[[Session, uuid.UUID, jobs.JobPlan], StageResult],
+    work: Callable[[Session, uuid.UUID, jobs.JobPlan, Only], StageResult],
 ) -> None:
+    job = uuid.UUID(job_id)
     with session_scope() as session:
         try:
-            plan = jobs.job_plan(session, uuid.UUID(job_id))
+            plan = jobs.job_plan(session, job)
         except jobs.JobNotFound:
             log.warning(f"{stage}.job_not_found")  # deleted since: nothing to do
             return
         optimizing = optimize.copy_mode_reason(plan.optimize, COPYWRITER is not None) is None
         following = stages.next_stage(stage, optimize=optimizing)
-        result = work(session, uuid.UUID(job_id), plan)
+        waiting = attempts.waiting(session, job, number, stage)
+        if not waiting.stopped_before:
+            attempts.count_attempt(session, job, list(waiting.attempts))
+    # Counted and committed: a crash from here on is known at the next delivery (services.stages.attempts).
+    if not waiting.stopped_before:
+        with session_scope() as session:
+            result = work(session, job, plan, None)
+            if result.moved_on and following is not None:
+                send_stage(session, following, job_id, number)
+    else:
+        result = _one_at_a_time(
+            stage, job, number, waiting, lambda session, only: work(session, job, plan, only)
+        )
         if result.moved_on and following is not None:
-            send_stage(session, following, job_id, number)
+            with session_scope() as session:
+                send_stage(session, following, job_id, number)
     log.info(
         f"{stage}.chunk_done",
         chunk=number,
@@ -178,8 +197,51 @@ def _run(
     )
     if result.failed_source_ids:
         log.info(f"{stage}.products_failed", source_ids=result.failed_source_ids)
+    if not result.moved_on and resend_waiting(stage, job_id, number):
+        return
     if following is None or not result.moved_on:
         finish_job(job_id)
+
+
+def resend_waiting(stage: str, job_id: str, number: int) -> bool:
+    """Nothing was waiting at `stage`: send again the messages of the later stages where the chunk's
+    items wait (see jobs.waiting_after). Returns whether there were any."""
+    with session_scope() as session:
+        later = jobs.waiting_after(session, uuid.UUID(job_id), number, stage)
+        for waiting_stage in later:
+            send_stage(session, waiting_stage, job_id, number)
+    if later:
+        log.info(f"{stage}.resent_later_stages", chunk=number, stages=later)
+    return bool(later)
+
+
+def _one_at_a_time(
+    stage: str,
+    job: uuid.UUID,
+    number: int,
+    waiting: attempts.Waiting,
+    work: Callable[[Session, Only], StageResult],
+) -> StageResult:
+    """A chunk stopped before: fail the items tried too often, then work the others one by one, each
+    counted first, so that the next crash names its product."""
+    log.warning(f"{stage}.one_at_a_time", chunk=number, attempts=waiting.attempts)
+    result = StageResult()
+    with session_scope() as session:
+        worn_out = attempts.fail_worn_out(session, job, number, stage, waiting.worn_out())
+    if worn_out:
+        log.error(f"{stage}.products_worn_out", chunk=number, positions=waiting.worn_out())
+    for position in waiting.to_try():
+        # One suspect at a time per process: a crash kills every thread, and only the product in
+        # flight alone may be blamed (two chunks recovering side by side would blame each other's).
+        with _ONE_SUSPECT_AT_A_TIME:
+            with session_scope() as session:
+                attempts.count_attempt(session, job, [position])
+            with session_scope() as session:
+                part = work(session, [position])
+        result.product_ids += part.product_ids
+        result.skipped += part.skipped
+        result.failed_source_ids += part.failed_source_ids
+    return result
 
 
 @dramatiq.actor(actor_name="pipeline.stage_chunk_gave_up", queue_name=QUEUE, broker=broker, **RETRY_OPTIONS)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from sqlalchemy.orm import Session
 
+from api.auth import AUTH_RESPONSES, ApiKeyAccess
 from api.deps import SessionDep, SettingsDep
 from api.routes.imports import status_url
 from api.routes.products import ProductId
@@ -24,7 +25,8 @@ from services.stages.optimize import NO_KEY, CopySettings
 from workers.broker import broker
 from workers.stage_actors import send_stage
 
-router = APIRouter(prefix="/api/ai", tags=["ai"])
+# GETs need a read key, every other method a write key (api/auth.py).
+router = APIRouter(prefix="/api/ai", tags=["ai"], dependencies=[ApiKeyAccess], responses=AUTH_RESPONSES)
 RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such product"},
     409: {"description": "The product is not normalized yet (its import is still running)"},

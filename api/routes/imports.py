@@ -11,13 +11,27 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from api.auth import AUTH_RESPONSES, ApiKeyAccess, JobAccess, WebhookSenderDep
 from api.body import read_json_body
-from api.deps import SessionDep, SettingsDep, WebhookAuth
+from api.deps import SessionDep, SettingsDep
 from models import ItemStatus, stages
-from schemas.imports import ImportAccepted, JobRead, ProductImported
+from schemas.imports import (
+    IMPORT_BODY_SCHEMA,
+    PRODUCT_SCHEMA,
+    ImportAccepted,
+    JobRead,
+    ProductImported,
+    json_request_body,
+)
 from services import jobs, product_import
 from services.envelope import ImportRequest, InvalidEnvelope, TooManyProducts, parse_import_body
-from services.intake import AcceptedImport, IdempotencyKeyReused, UnknownPricingProfile, accept_import
+from services.intake import (
+    AcceptedImport,
+    IdempotencyKeyInProgress,
+    IdempotencyKeyReused,
+    UnknownPricingProfile,
+    accept_import,
+)
 from services.settings import Settings
 from workers.import_stage import import_job
 from workers.outbox import send_after_commit
@@ -26,9 +40,13 @@ from workers.stage_actors import send_stage
 router = APIRouter(prefix="/api/import", tags=["import"])
 log = structlog.get_logger(__name__)
 
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
 IdempotencyKey = Annotated[
     str | None,
-    Header(max_length=255, description="Repeat it to get the first job back instead of a new one"),
+    Header(
+        max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
+        description="Repeat it to get the first job back instead of a new one",
+    ),
 ]
 SourceQuery = Annotated[
     str | None, Query(max_length=50, description="Source platform when the body does not say")
@@ -78,6 +96,8 @@ def _store(
         )
     except (IdempotencyKeyReused, UnknownPricingProfile) as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    except IdempotencyKeyInProgress as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc), headers={"Retry-After": "1"}) from None
     if accepted.created:
         message = import_job.message_with_options(args=(str(accepted.job_id),), request_id=request_id)
         send_after_commit(session, message)
@@ -120,26 +140,50 @@ async def _accept_batch(
 
 BATCH_RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {"model": ImportAccepted, "description": "Stored; the import runs in the background"},
-    401: {"description": "Missing or wrong X-Webhook-Secret"},
+    401: {"description": "Missing or wrong credentials (the webhook: X-Webhook-Secret or a signature)"},
+    403: {"description": "A read API key on a write route"},
+    409: {"description": "A request with this Idempotency-Key is still being stored: retry"},
     413: {"description": "Body or product count over the limit"},
     415: {"description": "Not JSON"},
     422: {"description": "Not one of the accepted shapes, or malformed JSON"},
 }
 
 
-@router.post("/webhook", status_code=202, responses=BATCH_RESPONSES, dependencies=[WebhookAuth])
+@router.post(
+    "/webhook",
+    status_code=202,
+    responses=BATCH_RESPONSES,
+    openapi_extra=json_request_body(IMPORT_BODY_SCHEMA),
+)
 async def import_webhook(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    sender: WebhookSenderDep,
     idempotency_key: IdempotencyKey = None,
     source: SourceQuery = None,
 ) -> JSONResponse:
-    """Accept a batch from a scraper or an n8n workflow. See the README for the four body shapes."""
+    """Accept a batch from a scraper or an n8n workflow. See the README for the four body shapes.
+
+    Authenticated by X-Webhook-Secret or a Standard Webhooks signature; without an Idempotency-Key,
+    the `webhook-id` is one (a sender's retry of a message keeps its id)."""
+    if idempotency_key is None and sender.webhook_id is not None:
+        if len(sender.webhook_id) > IDEMPOTENCY_KEY_MAX_LENGTH:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                f"webhook-id longer than {IDEMPOTENCY_KEY_MAX_LENGTH} characters",
+            )
+        idempotency_key = sender.webhook_id
     return await _accept_batch(request, session, settings, idempotency_key, source)
 
 
-@router.post("/batch", status_code=202, responses=BATCH_RESPONSES)
+@router.post(
+    "/batch",
+    status_code=202,
+    responses=BATCH_RESPONSES,
+    dependencies=[ApiKeyAccess],
+    openapi_extra=json_request_body(IMPORT_BODY_SCHEMA),
+)
 async def import_batch(
     request: Request,
     session: SessionDep,
@@ -151,7 +195,13 @@ async def import_batch(
     return await _accept_batch(request, session, settings, idempotency_key, source)
 
 
-@router.post("/product", response_model=ProductImported)
+@router.post(
+    "/product",
+    response_model=ProductImported,
+    responses=AUTH_RESPONSES,
+    dependencies=[ApiKeyAccess],
+    openapi_extra=json_request_body(PRODUCT_SCHEMA),
+)
 async def import_product(
     request: Request, session: SessionDep, settings: SettingsDep, source: SourceQuery = None
 ) -> ProductImported:
@@ -196,13 +246,19 @@ def _import_one(session: Session, import_request: ImportRequest, sha256: str, si
     )
 
 
-@router.get("/job/{job_id}", response_model=JobRead, responses={404: {"description": "No such job"}})
+@router.get(
+    "/job/{job_id}",
+    response_model=JobRead,
+    responses={404: {"description": "No such job"}, **AUTH_RESPONSES},
+    dependencies=[JobAccess],
+)
 def get_job(
     job_id: str,
     session: SessionDep,
     errors_limit: Annotated[int, Query(ge=0, le=1000)] = 100,
 ) -> JobRead:
-    """Poll a job: its status, per-stage counts, progress and the errors of its failed products."""
+    """Poll a job: its status, per-stage counts, progress and the errors of its failed products.
+    Takes an API key, or the webhook's X-Webhook-Secret (the credential that posted the batch)."""
     not_found = HTTPException(status.HTTP_404_NOT_FOUND, f"job {job_id} not found")
     try:
         parsed = uuid.UUID(job_id)

@@ -6,6 +6,7 @@ from typing import Annotated, Any, NoReturn, cast
 
 from fastapi import APIRouter, HTTPException, Path, Response, status
 
+from api.auth import AUTH_RESPONSES, ApiKeyAccess
 from api.deps import SessionDep
 from api.problems import unprocessable
 from schemas.pricing_profiles import PricingProfileCreate, PricingProfileRead, PricingProfileUpdate
@@ -18,7 +19,10 @@ from services.pricing_store import (
     ProfileNotFound,
 )
 
-router = APIRouter(prefix="/api/pricing-profiles", tags=["pricing"])
+# GETs need a read key, every other method a write key (api/auth.py).
+router = APIRouter(
+    prefix="/api/pricing-profiles", tags=["pricing"], dependencies=[ApiKeyAccess], responses=AUTH_RESPONSES
+)
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such pricing profile"}}
 INVALID: dict[int | str, dict[str, Any]] = {

@@ -9,13 +9,17 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
+from api.auth import AUTH_RESPONSES, ApiKeyAccess
 from api.deps import SessionDep
 from schemas.products import ProductDeleted, ProductDetail, ProductExplanation, ProductPage, ProductStats
 from services import explanations, products
 from services.normalize import MARKETPLACES
 from services.products import ProductFilters
 
-router = APIRouter(prefix="/api/products", tags=["products"])
+# GETs need a read key, every other method a write key (api/auth.py).
+router = APIRouter(
+    prefix="/api/products", tags=["products"], dependencies=[ApiKeyAccess], responses=AUTH_RESPONSES
+)
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such product"}}
 # Ids are bigint: a larger number is a clear 422, not a database error.
 ProductId = Annotated[int, Path(ge=1, le=2**63 - 1)]

@@ -6,6 +6,7 @@ from typing import Annotated, Any, NoReturn, cast
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 
+from api.auth import AUTH_RESPONSES, ApiKeyAccess
 from api.deps import SessionDep
 from api.problems import unprocessable
 from schemas.rules import FieldRead, RuleCreate, RuleRead, RuleUpdate, TemplateCreate, TemplateRead
@@ -22,7 +23,8 @@ from services.rule_store import (
 )
 from services.rules import FIELDS, OPERATORS_BY_KIND, Action, RuleType
 
-router = APIRouter(prefix="/api/rules", tags=["rules"])
+# GETs need a read key, every other method a write key (api/auth.py).
+router = APIRouter(prefix="/api/rules", tags=["rules"], dependencies=[ApiKeyAccess], responses=AUTH_RESPONSES)
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such rule"}}
 INVALID: dict[int | str, dict[str, Any]] = {

@@ -28,20 +28,30 @@ class StageItem:
 
 
 def claim_items(
-    session: Session, job_id: uuid.UUID, number: int, stage: str, *, lock: bool = True
+    session: Session,
+    job_id: uuid.UUID,
+    number: int,
+    stage: str,
+    *,
+    lock: bool = True,
+    only: Sequence[int] | None = None,
 ) -> list[StageItem]:
-    """The items of chunk `number` waiting at `stage`, locked until the transaction ends (or, without
-    `lock`, only read: for a stage that works outside the transaction that moves them)."""
+    """The items of chunk `number` waiting at `stage` (those at positions `only`, when given), locked
+    until the transaction ends (or, without `lock`, only read: for a stage that works outside the
+    transaction that moves them)."""
     locking = " FOR UPDATE OF i SKIP LOCKED" if lock else ""
+    narrowing = "" if only is None else " AND i.position = ANY(:only)"
     rows = session.execute(
         text(
             "SELECT i.position, i.source_id, i.product_id FROM job_items i"  # noqa: S608 - constants
             " JOIN job_chunks c ON c.job_id = i.job_id AND c.number = :number"
             " WHERE i.job_id = :job_id AND i.stage = :stage AND i.status = :pending"
             " AND i.position >= c.first_position AND i.position < c.first_position + c.size"
-            " ORDER BY i.position" + locking
+            + narrowing
+            + " ORDER BY i.position"
+            + locking
         ),
-        {"job_id": job_id, "number": number, "stage": stage, "pending": ItemStatus.PENDING},
+        {"job_id": job_id, "number": number, "stage": stage, "pending": ItemStatus.PENDING, "only": only},
     ).all()
     return [StageItem(position, source_id, product_id) for position, source_id, product_id in rows]
 
@@ -75,7 +85,7 @@ def move_items(
         if passed:
             cursor.execute(
                 "UPDATE job_items i SET stage = %s, status = %s, evaluation = v.evaluation,"
-                " updated_at = now()"
+                " attempts = 0, updated_at = now()"
                 " FROM unnest(%s::int[], %s::text[]) AS v(position, evaluation)"
                 " WHERE i.job_id = %s AND i.position = v.position",
                 (to_stage, to_status, list(passed), [evaluations.get(p) for p in passed], job_id),

@@ -61,10 +61,11 @@ def normalize_chunk(
     *,
     marketplaces: Sequence[str],
     deterministic_reason: str | None,
+    only: Sequence[int] | None = None,
 ) -> StageResult:
     """`deterministic_reason`: why this job keeps the deterministic copy; None when it optimizes."""
     optimize = deterministic_reason is None
-    items = claim_items(session, job_id, number, stages.NORMALIZE)
+    items = claim_items(session, job_id, number, stages.NORMALIZE, only=only)
     work = ChunkWork(stages.NORMALIZE, items, optimize=optimize)
     if not items:
         return work.result

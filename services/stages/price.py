@@ -91,8 +91,9 @@ def price_chunk(
     marketplaces: Sequence[str],
     profile_name: str | None,
     rates: ExchangeRates,
+    only: Sequence[int] | None = None,
 ) -> StageResult:
-    items = claim_items(session, job_id, number, stages.PRICE)
+    items = claim_items(session, job_id, number, stages.PRICE, only=only)
     work = ChunkWork(stages.PRICE, items)
     if not items:
         return work.result

@@ -61,8 +61,9 @@ def score_chunk(
     rules: Sequence[Rule],
     weights: ScoreWeights,
     rates: ExchangeRates,
+    only: Sequence[int] | None = None,
 ) -> StageResult:
-    items = claim_items(session, job_id, number, stages.SCORE)
+    items = claim_items(session, job_id, number, stages.SCORE, only=only)
     work = ChunkWork(stages.SCORE, items)
     if not items:
         return work.result

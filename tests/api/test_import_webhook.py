@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import time
 import uuid
 
 import orjson
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from models import ImportJob, JobChunk, Webhook
 from tests.factories import product
@@ -152,6 +154,52 @@ class TestIdempotency:
         response = post(client, {"products": [product(2)]}, headers={"Idempotency-Key": "k"})
         assert response.status_code == 422
         assert "different body" in response.json()["detail"]
+
+    def test_a_key_longer_than_255_characters_is_422(self, client, db_session):
+        response = post(client, [product(1)], headers={"Idempotency-Key": "k" * 256})
+        assert response.status_code == 422
+        assert db_session.scalar(select(func.count()).select_from(ImportJob)) == 0
+
+    def test_while_the_first_request_is_being_stored_a_second_is_409_then_gets_the_first_job(
+        self, client, db_session, redis_client
+    ):
+        from models.db import get_sessionmaker
+        from services.envelope import parse_import_body
+        from services.intake import accept_import
+
+        body = [product(1)]
+        raw = orjson.dumps(body)
+        # The first request, in its own transaction (another connection), has stored its job and
+        # not committed yet.
+        first = get_sessionmaker()()
+        accepted = accept_import(
+            first,
+            parse_import_body(body, default_source="allegro", max_products=10),
+            body_sha256=hashlib.sha256(raw).hexdigest(),
+            body_bytes=len(raw),
+            chunk_size=500,
+            idempotency_key="in-flight",
+        )
+        try:
+            started = time.monotonic()
+            busy = post(client, body, headers={"Idempotency-Key": "in-flight"})
+            assert busy.status_code == 409, busy.text
+            assert time.monotonic() - started < 2  # answered at once, not after waiting for the first
+            assert busy.headers["retry-after"] == "1"
+            assert "still being stored" in busy.json()["detail"]
+
+            first.commit()
+            again = post(client, body, headers={"Idempotency-Key": "in-flight"})
+            assert again.status_code == 202
+            assert again.json()["job_id"] == str(accepted.job_id)
+            assert again.json()["created"] is False
+            assert queued_messages(redis_client) == 0
+        finally:
+            first.rollback()  # committed above unless an assertion failed before: then drop it now
+            first.execute(text("DELETE FROM webhooks WHERE import_job_id = :id"), {"id": accepted.job_id})
+            first.execute(text("DELETE FROM import_jobs WHERE id = :id"), {"id": accepted.job_id})
+            first.commit()
+            first.close()
 
     def test_without_a_key_each_delivery_is_a_job(self, client, db_session):
         post(client, [product(1)])

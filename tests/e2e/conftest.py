@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,6 +21,8 @@ from services.local_stack import spawn_api, spawn_worker, stop_process, upgrade_
 from tests.conftest import SERVERS, create_database
 
 SECRET = "e2e-secret"
+API_KEY = "e2e-api-key"  # the bootstrap key (write scope) the processes are started with
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
 
 @dataclass
@@ -54,9 +58,15 @@ class Stack:
                 time.sleep(0.1)
         raise TimeoutError("API did not start")
 
-    def start_worker(self) -> None:
+    def start_worker(self, module: str = "workers.main") -> None:
         log = (self.logs / "worker.log").open("ab")
-        self.processes["worker"] = spawn_worker(self.env, processes=1, threads=4, log=log)
+        self.processes["worker"] = spawn_worker(self.env, processes=1, threads=4, log=log, module=module)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL to the process and its children, as a crash or an out-of-memory kill would."""
+        if process := self.processes.pop(name, None):
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
     def stop(self, name: str) -> None:
         if process := self.processes.pop(name, None):
@@ -70,15 +80,19 @@ class Stack:
         return httpx.post(
             f"{self.base_url}{path}",
             json=body,
-            headers={"X-Webhook-Secret": SECRET, **(headers or {})},
+            headers={"X-Webhook-Secret": SECRET, **AUTH, **(headers or {})},
             timeout=30,
         )
+
+    def get(self, path: str, timeout: float = 10, **kwargs: Any) -> httpx.Response:
+        """A GET with the API key."""
+        return httpx.get(f"{self.base_url}{path}", headers=AUTH, timeout=timeout, **kwargs)
 
     def wait_for_job(self, job_id: str, timeout: float = 60) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         job: dict[str, Any] = {}
         while time.monotonic() < deadline:
-            job = httpx.get(f"{self.base_url}/api/import/job/{job_id}", timeout=10).json()
+            job = self.get(f"/api/import/job/{job_id}").json()
             if job["status"] in ("completed", "completed_with_errors", "failed"):
                 return job
             time.sleep(0.1)
@@ -101,6 +115,7 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
         "DATABASE_URL": database_url,
         "REDIS_URL": f"{SERVERS.redis_base}/1",
         "WEBHOOK_SECRET": SECRET,
+        "API_KEY": API_KEY,
         "LOG_LEVEL": "INFO",
         "SWEEP_INTERVAL_SECONDS": "0.5",
         "SWEEP_PENDING_AFTER_SECONDS": "2",

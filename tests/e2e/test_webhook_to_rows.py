@@ -60,7 +60,7 @@ def test_a_batch_goes_from_webhook_to_products(stack):
     ) == [(m, 93, 93, 93, 93) for m in ("amazon_de", "ebay_de", "kaufland_de")]
     assert rows(stack, "SELECT count(*) FROM pricing_data")[0][0] == 93 * 3
     first_id = rows(stack, "SELECT min(id) FROM products")[0][0]
-    explained = httpx.get(f"{stack.base_url}/api/products/{first_id}/explain")
+    explained = stack.get(f"/api/products/{first_id}/explain")
     assert explained.json()["marketplaces"]["ebay_de"]["price"]["steps"]
 
 

@@ -10,7 +10,8 @@ from services.settings import ConfigurationError, Settings
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch):
     """The suite's own environment (DATABASE_URL...) must not leak into these tests."""
-    for name in ("APP_ENV", "DATABASE_URL", "REDIS_URL", "WEBHOOK_SECRET", "CORS_ORIGINS"):
+    for name in ("APP_ENV", "DATABASE_URL", "REDIS_URL", "WEBHOOK_SECRET", "CORS_ORIGINS", "API_KEY",
+                 "WEBHOOK_SECRET_PREVIOUS", "WEBHOOK_SIGNING_SECRETS"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
 
 
@@ -58,6 +59,18 @@ class TestProduction:
                           webhook_secret="s" * 32)  # fmt: skip
         assert config.json_logs is True
 
+    @pytest.mark.parametrize(
+        ("values", "named"),
+        [
+            ({"api_key": "short"}, "API_KEY is a placeholder or shorter than 32 characters"),
+            ({"webhook_secret_previous": "changeme"}, "WEBHOOK_SECRET_PREVIOUS is a placeholder"),
+        ],
+    )
+    def test_weak_optional_secrets_are_refused_when_set(self, values, named):
+        with pytest.raises(ConfigurationError, match=named):
+            settings(app_env="production", database_url="postgresql://h/d", redis_url="redis://h",
+                     webhook_secret="s" * 32, **values)  # fmt: skip
+
     def test_cors_origins_from_a_comma_separated_variable(self, monkeypatch):
         monkeypatch.setenv("CORS_ORIGINS", "https://a.example, https://b.example")
         assert settings().cors_origins == ["https://a.example", "https://b.example"]
@@ -84,3 +97,25 @@ class TestPricingAndScoring:
     def test_unusable_values_stop_the_start_naming_the_problem(self, values, says):
         with pytest.raises(ValueError, match=says):
             settings(**values)
+
+
+class TestWebhookSecrets:
+    CURRENT = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    PREVIOUS = "whsec_" + "c2VjcmV0LXNpZ25pbmcta2V5LW9sZA=="
+
+    def test_signing_secrets_from_a_comma_separated_variable(self, monkeypatch):
+        monkeypatch.setenv("WEBHOOK_SIGNING_SECRETS", f"{self.CURRENT}, {self.PREVIOUS}")
+        loaded = settings()
+        assert len(loaded.webhook_signing_keys) == 2
+        assert self.CURRENT not in repr(loaded)
+
+    def test_a_signing_secret_that_is_not_base64_is_refused_without_quoting_it(self, monkeypatch):
+        monkeypatch.setenv("WEBHOOK_SIGNING_SECRETS", f"{self.CURRENT},whsec_not*base64")
+        with pytest.raises(ConfigurationError, match="WEBHOOK_SIGNING_SECRETS, secret 2") as raised:
+            settings()
+        assert "not*base64" not in str(raised.value)
+        assert "MfKQ9r8" not in str(raised.value)
+
+    def test_the_previous_secret_is_accepted_beside_the_current_one(self):
+        assert settings(webhook_secret="new", webhook_secret_previous="old").webhook_secrets == ["new", "old"]
+        assert settings(webhook_secret="new").webhook_secrets == ["new"]
