@@ -1,4 +1,5 @@
-"""Rate limits shared by every API instance: counters in Redis, through the `limits` library.
+"""Rate limits shared by every API instance: counters in Redis, with slowapi's limiter (and the
+`limits` library under it).
 
 The rules:
 - Two budgets, each one or more limits ("10/second;600/minute"): `webhook` (RATE_LIMIT_WEBHOOK) and
@@ -20,8 +21,8 @@ from dataclasses import dataclass
 import structlog
 from limits import RateLimitItem, parse_many
 from limits.errors import StorageError
-from limits.storage import storage_from_string
-from limits.strategies import SlidingWindowCounterRateLimiter
+from limits.strategies import RateLimiter as RateLimiterStrategy
+from slowapi import Limiter
 
 from services.settings import Settings
 
@@ -56,7 +57,15 @@ class RateLimiter:
                 "socket_timeout": REDIS_TIMEOUT_SECONDS,
                 "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
             }
-        self._limiter = SlidingWindowCounterRateLimiter(storage_from_string(storage_uri, **options))
+        # slowapi's Limiter builds the storage and the strategy; its own middleware and decorators
+        # are not used (they need `request` and `response` parameters on every route): api/rate_limit.py
+        # asks this limiter before the request reaches a route.
+        self._limiter: RateLimiterStrategy = Limiter(
+            key_func=lambda request: "",
+            storage_uri=storage_uri,
+            storage_options=options,  # type: ignore[arg-type]  # typed str, passed on to redis as given
+            strategy="sliding-window-counter",
+        ).limiter
         self._budgets: dict[str, list[RateLimitItem]] = {
             name: parse_many(limits) for name, limits in budgets.items()
         }
