@@ -36,7 +36,6 @@ import math
 import os
 import platform
 import random
-import re
 import statistics
 import subprocess
 import tempfile
@@ -67,7 +66,6 @@ FINISHED = ("completed", "completed_with_errors", "failed")
 SMALL, BIG = 1, 1_000
 # Source ids start here (tests.factories.product adds it to 13,000,000,000): clear of other benches.
 FIRST_INDEX = 50_000_000
-UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,11 +176,31 @@ class Deployment:
         with self.db.connect() as connection:
             return int(connection.execute(text("SELECT count(*) FROM job_items")).scalar_one())
 
-    def sweeper_resent(self) -> int:
-        """Jobs the sweeper sent again (pending longer than SWEEP_PENDING_AFTER_SECONDS), from its log."""
-        log = (self.logs / f"{self.name}-worker.log").read_text(errors="replace")
-        lines = [line for line in log.splitlines() if "sweeper.resent" in line]
-        return sum(len(UUID.findall(line)) for line in lines)
+    def job_times(self, exclude: str | None) -> dict[str, dict[str, float]]:
+        """Per batch size, seconds from a job's 202 to its first message running and to `completed`."""
+        query = text(
+            """
+            SELECT total_products, count(*),
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - created_at)),
+                   max(extract(epoch FROM completed_at - created_at)),
+                   max(extract(epoch FROM started_at - created_at)),
+                   count(*) FILTER (WHERE started_at - created_at > make_interval(secs => :sweep))
+            FROM import_jobs WHERE id::text <> :exclude GROUP BY total_products ORDER BY total_products
+            """
+        )
+        sweep = float(Settings.model_fields["sweep_pending_after_seconds"].default)
+        with self.db.connect() as connection:
+            rows = connection.execute(query, {"exclude": exclude or "", "sweep": sweep}).all()
+        return {
+            str(size): {
+                "jobs": jobs,
+                "completed_p50_s": float(p50),
+                "completed_max_s": float(most),
+                "started_max_s": float(started),
+                "pending_past_sweep_threshold": pending,
+            }
+            for size, jobs, p50, most, started, pending in rows
+        }
 
     def wait_finished(self, timeout: float) -> float | None:
         """Seconds until no job is left unfinished (polling the database every 0.25 s); None: timed out."""
@@ -432,7 +450,7 @@ def run(deployment: Deployment, args: argparse.Namespace, ids: Ids, seconds: flo
             "products_per_s_end_to_end": (products - warm.received) / end_to_end
             if drain is not None
             else None,
-            "sweeper_resent_jobs": deployment.sweeper_resent(),
+            "job_times": deployment.job_times(warm.job_id),
             "checks": checks,
             "api_check": api_check,
             "all_checks_ok": drain is not None and api_check["ok"] and all(c["ok"] for c in checks.values()),
@@ -481,7 +499,12 @@ def report(name: str, result: dict[str, Any]) -> None:
         f"  database checks: {len(result['checks']) - len(failed)} of {len(result['checks'])} ok"
         + (f"; FAILED: {failed}" if failed else "")
     )
-    print(f"  jobs the sweeper re-sent (pending too long): {result['sweeper_resent_jobs']}")
+    for size, times in result["job_times"].items():
+        print(
+            f"  {size}-product jobs, 202 to completed: p50 {times['completed_p50_s']:.1f} s, "
+            f"max {times['completed_max_s']:.1f} s (longest wait for the first message "
+            f"{times['started_max_s']:.1f} s)"
+        )
     api = result["api_check"]
     print(
         f"  API job status: {api['jobs_asked']} jobs asked, "
