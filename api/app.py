@@ -64,7 +64,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # add_middleware wraps what was added before: the last one added runs first.
     app.add_middleware(BodyLimits)
     if settings.rate_limits_on:
-        app.add_middleware(RateLimit, limiter=RateLimiter.from_settings(settings))
+        app.add_middleware(
+            RateLimit, limiter=RateLimiter.from_settings(settings), proxy_hops=settings.trusted_proxy_hops
+        )
     app.add_middleware(InternalErrors)
     if settings.cors_origins:
         app.add_middleware(

@@ -7,9 +7,10 @@ The rules:
 - Every other route counts against RATE_LIMIT_API per API key (the `Authorization: Bearer` or
   `X-API-Key` value, hashed: the key itself is never stored; it need not be valid, so guessing keys
   is limited too), or per client address when no key is sent.
-- The client address is the connection's, as uvicorn gives it. Behind Railway's proxy uvicorn runs
-  with `--proxy-headers --forwarded-allow-ips='*'` (Procfile, railway.json), so it is the address
-  the proxy saw in X-Forwarded-For, not the proxy's own.
+- The client address is the connection's, or behind `TRUSTED_PROXY_HOPS` proxies (1 on Railway) the
+  X-Forwarded-For entry that many from the right: each proxy appends the address it saw, so the
+  entries to its left are whatever the client sent, and a client cannot dodge its limit by sending
+  an X-Forwarded-For of its own.
 - Over a limit: 429 with `Retry-After` and a JSON body naming the limit. Redis down: no limit
   (services.rate_limits fails open).
 """
@@ -28,16 +29,26 @@ WEBHOOK_PATH = "/api/import/webhook"
 UNLIMITED_PATHS = frozenset({"/health"})
 
 
-def budget_and_who(scope: Scope) -> tuple[str, str]:
+def budget_and_who(scope: Scope, proxy_hops: int = 0) -> tuple[str, str]:
     """(budget, who is counted) for a request."""
-    client = scope.get("client")
-    address = f"address:{client[0] if client else 'unknown'}"
+    address = f"address:{client_address(scope, proxy_hops)}"
     if scope["path"] == WEBHOOK_PATH:
         return WEBHOOK, address
     key = _presented_key(scope)
     if key:
         return API, "key:" + hashlib.sha256(key).hexdigest()[:32]
     return API, address
+
+
+def client_address(scope: Scope, proxy_hops: int) -> str:
+    """The connection's address, or the X-Forwarded-For entry `proxy_hops` from the right."""
+    if proxy_hops > 0:
+        forwarded = b",".join(value for name, value in scope["headers"] if name == b"x-forwarded-for")
+        entries = [entry.strip() for entry in forwarded.decode("latin-1").split(",") if entry.strip()]
+        if entries:
+            return entries[-min(proxy_hops, len(entries))][:64]
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
 
 
 def _presented_key(scope: Scope) -> bytes | None:
@@ -51,15 +62,16 @@ def _presented_key(scope: Scope) -> bytes | None:
 
 
 class RateLimit:
-    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
+    def __init__(self, app: ASGIApp, limiter: RateLimiter, proxy_hops: int = 0) -> None:
         self.app = app
         self.limiter = limiter
+        self.proxy_hops = proxy_hops
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS:
             await self.app(scope, receive, send)
             return
-        budget, who = budget_and_who(scope)
+        budget, who = budget_and_who(scope, self.proxy_hops)
         exceeded = await anyio.to_thread.run_sync(self.limiter.hit, budget, who)
         if exceeded is None:
             await self.app(scope, receive, send)

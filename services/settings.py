@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     # limits at once ("10/second;600/minute"). The webhook counts per client address; every other
     # route per API key (per address without one); /health never. None: on, except APP_ENV=test.
     rate_limit_enabled: bool | None = None
+    # Proxies in front of the API that append to X-Forwarded-For (Railway: 1). 0: the connection's
+    # own address is the client's.
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
     rate_limit_webhook: str = "120/minute"
     rate_limit_api: str = "600/minute"
 
