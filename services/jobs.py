@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, text, update
@@ -161,16 +162,21 @@ class JobPlan:
     marketplaces: tuple[str, ...]
     pricing_profile: str | None
     optimize: bool | None = None  # None: optimize when a Groq key is configured
+    started_at: datetime | None = None
 
 
 def job_plan(session: Session, job_id: uuid.UUID) -> JobPlan:
-    options = session.execute(select(ImportJob.options).where(ImportJob.id == job_id)).scalar_one_or_none()
-    if options is None:
+    row = session.execute(
+        select(ImportJob.options, ImportJob.started_at).where(ImportJob.id == job_id)
+    ).one_or_none()
+    if row is None:
         raise JobNotFound(str(job_id))
+    options, started_at = row
     return JobPlan(
         marketplaces=tuple(options.get("marketplaces") or DEFAULT_MARKETPLACES),
         pricing_profile=options.get("pricing_profile"),
         optimize=options.get("optimize"),
+        started_at=started_at,
     )
 
 

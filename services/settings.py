@@ -130,6 +130,10 @@ class Settings(BaseSettings):
     # The language of each marketplace's copy, where it differs from the built-in one (de for *_de,
     # pl for *_pl): JSON in the environment, MARKETPLACE_LANGUAGES='{"amazon_de": "en"}'.
     marketplace_languages: dict[str, str] = Field(default_factory=dict)
+    # When the account's limits would keep a job's request waiting past groq_max_wait_seconds, its
+    # products wait at the optimize stage and are tried again later, for up to this long after the
+    # job started; then they keep the deterministic copy. 0: fall back at once.
+    ai_max_defer_seconds: float = Field(default=3600.0, ge=0)
     # The single-product AI routes answer within this (a slower model falls back to the deterministic copy).
     ai_request_timeout_seconds: float = 20.0
 

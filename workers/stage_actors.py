@@ -15,6 +15,7 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import dramatiq
@@ -56,6 +57,7 @@ COPY = optimize.CopySettings(model=settings.groq_bulk_model, prompt_version=sett
 # Model requests per marketplace in one optimize message: full batches, four at a time, so a slice
 # takes about a minute at a free-tier account's pace and little time is lost when a worker stops.
 SLICE_REQUESTS = 8
+MIN_DEFER_SECONDS = 5.0  # a deferred slice comes back after the limits' wait, and never sooner
 
 
 @dramatiq.actor(actor_name="pipeline.normalize_chunk", **_STAGE_ACTOR_OPTIONS)
@@ -90,11 +92,18 @@ def optimize_chunk(job_id: str, number: int) -> None:
     written = optimize.write_copies(
         todo, COPYWRITER, batch_size=settings.ai_batch_size, unavailable_reason=optimize.NO_KEY
     )
+    wait = optimize.deferral(written)
+    defer = wait is not None and _may_defer(plan)
     with session_scope() as session:
-        result = optimize.store_slice(session, job, number, todo, written)
+        result = optimize.store_slice(session, job, number, todo, written, defer=defer)
         if result.moved_on:
             send_stage(session, stages.PRICE, job_id, number)
-        if todo.more:
+        if defer:  # the rest of the chunk waits too: the limits are the account's, not the slice's
+            message = optimize_chunk.message_with_options(
+                args=(job_id, number), delay=int(max(wait or 0, MIN_DEFER_SECONDS) * 1000)
+            )
+            send_after_commit(session, message)
+        elif todo.more:
             send_stage(session, stages.OPTIMIZE, job_id, number)
     statuses = Counter(copy.ai_status for _, copy in written)
     log.info(
@@ -111,8 +120,18 @@ def optimize_chunk(job_id: str, number: int) -> None:
         completion_tokens=sum(copy.completion_tokens for _, copy in written),
         product_ids=result.product_ids,
     )
-    if not result.moved_on and not todo.more and not resend_waiting(stages.OPTIMIZE, job_id, number):
+    if defer:
+        log.info("optimize.deferred_for_rate_limits", chunk=number, retry_in_seconds=wait)
+    elif not result.moved_on and not todo.more and not resend_waiting(stages.OPTIMIZE, job_id, number):
         finish_job(job_id)
+
+
+def _may_defer(plan: jobs.JobPlan) -> bool:
+    """Whether the job may still wait for the account's rate limits (settings.ai_max_defer_seconds)."""
+    if plan.started_at is None:
+        return False
+    waited = (datetime.now(UTC) - plan.started_at).total_seconds()
+    return waited < settings.ai_max_defer_seconds
 
 
 @dramatiq.actor(actor_name="pipeline.price_chunk", **_STAGE_ACTOR_OPTIONS)

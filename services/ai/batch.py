@@ -149,7 +149,8 @@ def write_batch(
             messages, model=copywriter.model_name, max_tokens=copywriter.max_tokens * count
         )
     except ChatUnavailable as exc:
-        return [_Item(copywriter, request).fallback(f"AI unavailable: {exc.reason}") for request in requests]
+        reason, wait = f"AI unavailable: {exc.reason}", exc.retry_after_seconds
+        return [_Item(copywriter, request).fallback(reason, retry_after=wait) for request in requests]
 
     parts = split_batch_answer(answer.content, ids)
     results = []
@@ -201,7 +202,7 @@ class _Item:
                 messages, model=self.copywriter.model_name, max_tokens=self.copywriter.max_tokens
             )
         except ChatUnavailable as exc:
-            return self.fallback(f"AI unavailable: {exc.reason}")
+            return self.fallback(f"AI unavailable: {exc.reason}", retry_after=exc.retry_after_seconds)
         self.add(answer, prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens)
         review = self.review(answer.content, marketplace)
         if review.copy is not None and not review.problems:
@@ -213,10 +214,13 @@ class _Item:
         html = clean_description(review.copy.description_html, brand=self.request.source.brand).html
         return self.result(review.copy.title, html, None)
 
-    def fallback(self, reason: str) -> CopyResult:
-        return self.result(self.request.fallback_title, self.request.fallback_description_html, reason)
+    def fallback(self, reason: str, *, retry_after: float | None = None) -> CopyResult:
+        request = self.request
+        return self.result(request.fallback_title, request.fallback_description_html, reason, retry_after)
 
-    def result(self, title: str, html: str, reason: str | None) -> CopyResult:
+    def result(
+        self, title: str, html: str, reason: str | None, retry_after: float | None = None
+    ) -> CopyResult:
         return CopyResult(
             title=title,
             description_html=html,
@@ -228,6 +232,7 @@ class _Item:
             completion_tokens=self.completion_tokens,
             model=self.model,
             prompt_version=self.copywriter.prompt_version,
+            retry_after_seconds=retry_after,
         )
 
 

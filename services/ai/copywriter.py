@@ -22,7 +22,7 @@ model that answered last (the name asked for when none answered).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from services.ai.chat import ChatModel, ChatUnavailable
@@ -48,6 +48,9 @@ class CopyResult:
     completion_tokens: int
     model: str
     prompt_version: str
+    # The model was unavailable for the account's rate limits: the wait they asked for. A caller that
+    # can come back later (the optimize stage) may defer the product rather than keep the fallback.
+    retry_after_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +148,9 @@ class Copywriter:
                     messages, model=self._model_name, max_tokens=self._max_tokens
                 )
             except ChatUnavailable as exc:
-                return fallback(f"AI unavailable: {exc.reason}")
+                return replace(
+                    fallback(f"AI unavailable: {exc.reason}"), retry_after_seconds=exc.retry_after_seconds
+                )
             prompt_tokens += answer.prompt_tokens
             completion_tokens += answer.completion_tokens
             answered_by = answer.model or answered_by

@@ -17,6 +17,10 @@ while the model writes, and no message runs for long. One message does one slice
    the tokens this job spent to the job items, and moves the items on to price.
 
 The caller sends the price stage for the chunk, and this stage again while items wait (`more`).
+When the account's rate limits would keep a request waiting past `groq_max_wait_seconds`, the
+caller may defer instead of falling back (`deferral`, `store_slice(defer=True)`): those products
+stay waiting at optimize and the stage comes back after the wait, for as long as the job's
+`ai_max_defer_seconds` allow; after that they fall back like any other.
 A product whose copy falls back (checks failed after a repair, model unavailable) is not a failed
 item: it goes on with the deterministic copy, and its listing says why. Only a product that cannot
 be read (deleted, or normalize failing on it) fails.
@@ -200,19 +204,25 @@ def write_copies(
         return [(task, _not_asked(task, reason, "", "")) for task in plan.requests]
     batches = _batches(plan.requests, batch_size)
     stop = threading.Event()
-    stopped_by: list[str] = []
+    stopped_by: list[CopyResult] = []
 
     def run(batch: list[CopyTask]) -> list[tuple[CopyTask, CopyResult]]:
         if stop.is_set():
-            reason = stopped_by[0] if stopped_by else UNAVAILABLE + "an earlier request failed"
+            first = stopped_by[0]
             model, version = copywriter.model_name, copywriter.prompt_version
-            return [(task, _not_asked(task, reason, model, version)) for task in batch]
+            return [
+                (
+                    task,
+                    _not_asked(task, first.reason or UNAVAILABLE, model, version, first.retry_after_seconds),
+                )
+                for task in batch
+            ]
         results = write_batch(copywriter, [task.request for task in batch], batch[0].marketplace)
         # Each result counts the batch's request; the job counts it once, with the batch's first product.
         results = results[:1] + [replace(r, attempts=max(r.attempts - 1, 0)) for r in results[1:]]
         for result in results:
             if result.reason is not None and result.reason.startswith(UNAVAILABLE):
-                stopped_by.append(result.reason)
+                stopped_by.append(result)
                 stop.set()
         return list(zip(batch, results, strict=True))
 
@@ -226,8 +236,18 @@ def store_slice(
     number: int,
     plan: CopySlice,
     written: Sequence[tuple[CopyTask, CopyResult]],
+    *,
+    defer: bool = False,
 ) -> StageResult:
-    """Write the slice's copy and move its items on (module docstring, step 3)."""
+    """Write the slice's copy and move its items on (module docstring, step 3). With `defer`, a
+    product with copy that fell back for the account's rate limits stays waiting at optimize, its
+    listings as they were (the answers it did get are cached: the next try costs no tokens for them,
+    and this job counts them now)."""
+    deferred: set[int] = set()
+    if defer:
+        deferred = {task.position for task, result in written if result.retry_after_seconds is not None}
+        written = [(task, result) for task, result in written if result.retry_after_seconds is None]
+        plan = replace(plan, items=[item for item in plan.items if item.position not in deferred])
     planned = {item.position for item in plan.items}
     claimed = [
         item for item in claim_items(session, job_id, number, stages.OPTIMIZE) if item.position in planned
@@ -236,7 +256,7 @@ def store_slice(
     mine = {item.position for item in claimed}
     spent: dict[int, list[int]] = {}  # position → [prompt tokens, completion tokens, requests]
     for task, result in written:
-        if task.position in mine:
+        if task.position in mine or task.position in deferred:
             cost = spent.setdefault(task.position, [0, 0, 0])
             cost[0] += result.prompt_tokens
             cost[1] += result.completion_tokens
@@ -246,6 +266,8 @@ def store_slice(
             work.fails(item, plan.failed[item.position])
         else:
             work.passes(item, skipped=item.position not in spent)
+    if deferred:
+        log.info("optimize.deferred", positions=sorted(deferred))
     save_copies(session, plan, written, positions=mine)
     if spent:
         with psycopg_connection(session).cursor() as cursor:
@@ -368,13 +390,22 @@ def _batches(tasks: Sequence[CopyTask], size: int) -> list[list[CopyTask]]:
     return [group[i : i + size] for group in by_marketplace.values() for i in range(0, len(group), size)]
 
 
-def _not_asked(task: CopyTask, reason: str, model: str, prompt_version: str) -> CopyResult:
+def _not_asked(
+    task: CopyTask, reason: str, model: str, prompt_version: str, retry_after: float | None = None
+) -> CopyResult:
     request = task.request
     return CopyResult(
         title=request.fallback_title, description_html=request.fallback_description_html,
         ai_status="fallback", reason=reason, grounding=None, attempts=0, prompt_tokens=0,
-        completion_tokens=0, model=model, prompt_version=prompt_version,
+        completion_tokens=0, model=model, prompt_version=prompt_version, retry_after_seconds=retry_after,
     )  # fmt: skip
+
+
+def deferral(written: Sequence[tuple[CopyTask, CopyResult]]) -> float | None:
+    """How long the account's rate limits asked to wait, when some copy fell back for them (None:
+    none did). The caller may defer those products (`store_slice(..., defer=True)`) and come back."""
+    waits = [result.retry_after_seconds for _, result in written if result.retry_after_seconds is not None]
+    return max(waits) if waits else None
 
 
 def _listing_row(

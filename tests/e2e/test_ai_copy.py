@@ -4,6 +4,7 @@ fake Groq server over loopback, through a 429, a 500 and an unreadable answer.""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from sqlalchemy import text
@@ -86,3 +87,30 @@ def test_a_job_with_ai_copy_survives_the_models_failures_and_a_reimport_costs_no
         assert (again["ai"]["total_tokens"], again["ai"]["requests"]) == (0, 0)
         assert again["ai"]["copy_status"] == {"optimized": 36}
         assert len(fake.chat_requests) == len(asked)
+
+
+def test_products_held_by_the_accounts_limits_wait_and_are_optimized_after_the_wait(stack):
+    """2 requests a minute and 1 s of waiting allowed: the third product's request is deferred (it
+    waits at optimize, no worker thread held) and written once the minute has passed."""
+    with FakeGroq(tokens_per_minute=1_000_000) as fake:
+        stack.env |= {
+            "GROQ_API_KEY": fake.api_key,
+            "GROQ_BASE_URL": fake.base_url,
+            "GROQ_MAX_WAIT_SECONDS": "1",
+            "GROQ_REQUESTS_PER_MINUTE": "2",
+            "GROQ_TOKENS_PER_MINUTE": "1000000",
+            "AI_BATCH_SIZE": "1",
+        }
+        stack.start_api()
+        stack.start_worker()
+        batch = {"source": "allegro", "products": [product(i) for i in range(3)],
+                 "options": {"marketplaces": ["ebay_de"]}}  # fmt: skip
+        started = time.monotonic()
+
+        job = stack.wait_for_job(stack.post("/api/import/webhook", batch).json()["job_id"], timeout=150)
+
+        assert job["status"] == "completed", job
+        assert job["ai"]["copy_status"] == {"optimized": 3}
+        assert time.monotonic() - started > 50  # the third waited for the next minute
+        assert len(fake.chat_requests) == 3
+        assert "optimize.deferred_for_rate_limits" in (stack.logs / "worker.log").read_text()

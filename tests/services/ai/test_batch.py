@@ -301,6 +301,7 @@ def test_unavailable_for_the_batch_falls_back_for_every_product_without_asking_a
             completion_tokens=0,
             model=MODEL,
             prompt_version=results[0].prompt_version,
+            retry_after_seconds=42,
         )
         for id in "abc"
     ]

@@ -209,6 +209,7 @@ def test_unavailable_falls_back_without_raising():
         completion_tokens=0,
         model=MODEL,
         prompt_version=PROMPT_VERSION,
+        retry_after_seconds=42,  # the caller may come back then
     )
 
 

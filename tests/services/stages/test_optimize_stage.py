@@ -11,13 +11,15 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
-from models import AiCopyCache, Listing, Product
-from services import jobs
+from models import AiCopyCache, JobItem, Listing, Product, stages
+from services import jobs, product_import
 from services.ai import Copywriter
 from services.ai.client import GroqChatModel
+from services.ai.limiter import SharedRateLimiter
 from services.normalize.marketplaces import set_languages
 from services.settings import Settings
 from services.stages import optimize
+from services.stages.normalize import normalize_chunk
 from tests.fakes.groq_server import FakeGroq
 from tests.pipeline import COPY, run_pipeline
 from tests.services.stages.test_stage_chain import new_job, spam_product
@@ -305,3 +307,50 @@ class TestLanguages:
             Settings(marketplace_languages={"etsy_de": "de"})
         with pytest.raises(ValidationError, match="must be a code such as de"):
             Settings(marketplace_languages={"amazon_de": "Deutsch"})
+
+
+class TestDeferral:
+    """Past the wait allowed by the account's rate limits, the stage may defer a product (it waits at
+    optimize, to be tried again later) instead of keeping its deterministic copy."""
+
+    @pytest.fixture
+    def slice_under_limits(self, db_session, fake, redis_client):
+        job_id = new_job(db_session, [spam_product(1), spam_product(2)], marketplaces=["ebay_de"])
+        for number in jobs.begin_job(db_session, job_id):
+            product_import.import_chunk(db_session, job_id, number, next_stage=stages.NORMALIZE)
+        normalize_chunk(db_session, job_id, 0, marketplaces=["ebay_de"], deterministic_reason=None)
+        limiter = SharedRateLimiter(
+            redis_client, requests_per_minute=1, tokens_per_minute=100_000, prefix="t:defer"
+        )
+        chat = GroqChatModel(fake.api_key, base_url=fake.base_url, max_wait_seconds=0.5, limiter=limiter)
+        todo = optimize.plan_slice(
+            db_session, job_id, 0, marketplaces=["ebay_de"], copy=COPY, max_products=24
+        )
+        written = optimize.write_copies(todo, Copywriter(chat, model_name=MODEL), batch_size=1)
+        return job_id, todo, written
+
+    def test_a_product_held_by_the_limits_waits_at_optimize(self, db_session, slice_under_limits):
+        job_id, todo, written = slice_under_limits
+        assert optimize.deferral(written) == pytest.approx(60, abs=2)
+
+        result = optimize.store_slice(db_session, job_id, 0, todo, written, defer=True)
+
+        assert len(result.product_ids) == 1
+        waiting = db_session.scalars(
+            select(JobItem.source_id).where(JobItem.job_id == job_id, JobItem.stage == stages.OPTIMIZE)
+        ).all()
+        assert waiting == [spam_product(2)["source_id"]]
+        assert listings(db_session, spam_product(2)["source_id"])["ebay_de"].ai_status == "deterministic"
+        assert listings(db_session, spam_product(1)["source_id"])["ebay_de"].ai_status == "optimized"
+
+    def test_without_deferring_it_falls_back_saying_why(self, db_session, slice_under_limits):
+        job_id, todo, written = slice_under_limits
+
+        optimize.store_slice(db_session, job_id, 0, todo, written, defer=False)
+
+        listing = listings(db_session, spam_product(2)["source_id"])["ebay_de"]
+        assert (listing.ai_status, listing.ai_reason) == (
+            "fallback",
+            "AI unavailable: rate limited for longer than 0.5 s",
+        )
+        assert listing.ai_key is None  # asked again by the next import
