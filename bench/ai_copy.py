@@ -76,7 +76,7 @@ from services.local_servers import LocalPostgres, LocalRedis, free_port
 from services.local_stack import upgrade_database
 from services.normalize import DEFAULT_MARKETPLACES
 from services.settings import Settings
-from tests.fakes.groq_server import FakeGroq, request_facts, title_limit
+from tests.fakes.groq_server import FakeGroq, answer_each_product
 from tests.pipeline import COPY, run_pipeline
 
 REQUESTS_PER_MINUTE = 30  # Groq's free tier, the settings' defaults
@@ -134,7 +134,7 @@ def german(words: str) -> str:
     return " ".join(WORDS.get(word.casefold(), word) for word in words.split())
 
 
-def realistic_copy(facts: Mapping[str, Any], max_title: int) -> dict[str, str]:
+def realistic_copy(facts: Mapping[str, Any], max_title: int) -> dict[str, Any]:
     """A German title and description of one product's DATA, as a model writes them (module
     docstring)."""
     brand = str(facts.get("brand") or "").strip()
@@ -207,18 +207,7 @@ def realistic_copy(facts: Mapping[str, Any], max_title: int) -> dict[str, str]:
 
 def realistic_answer(body: dict[str, Any]) -> dict[str, Any]:
     """The fake's answer: one copy, or for a batch request {"items": [{"id", ...copy}, ...]}."""
-    facts = request_facts(body)
-    limit = title_limit(body)
-    products = facts.get("products")
-    if isinstance(products, list):
-        return {
-            "items": [
-                {"id": product.get("id"), **realistic_copy(product, limit)}
-                for product in products
-                if isinstance(product, dict)
-            ]
-        }
-    return realistic_copy(facts, limit)
+    return answer_each_product(body, realistic_copy)
 
 
 # -- measuring ----------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from services.stages.optimize import (
     CopySlice,
     CopyTask,
     copy_tasks,
+    not_asked,
     read_cache,
     read_sources,
     save_copies,
@@ -93,14 +94,20 @@ def optimize_product(
     fallback = (task.request.fallback_title, task.request.fallback_description_html)
 
     def answer(
-        source: str, status: str, reason: str | None, copy_: tuple[str, str] = fallback, **spent: float | None
+        source: str,
+        status: str,
+        reason: str | None,
+        copy_: tuple[str, str] = fallback,
+        *,
+        grounding: float | None = None,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
     ) -> ProductCopy:
         return ProductCopy(
             product_id=product_id, marketplace=marketplace, original_title=row.title,
             original_description=row.description, title=copy_[0], description_html=copy_[1],
-            ai_status=status, reason=reason, grounding=spent.get("grounding"),
-            prompt_tokens=int(spent.get("prompt_tokens") or 0),
-            completion_tokens=int(spent.get("completion_tokens") or 0), source=source,
+            ai_status=status, reason=reason, grounding=grounding, prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens, source=source,
         )  # fmt: skip
 
     if copywriter is None:
@@ -141,13 +148,8 @@ def _write_within(
         ((_, result),) = future.result(timeout=timeout_seconds)
     except FutureTimeout:
         # Left to finish: a late answer is not stored (this request has answered), only wasted.
-        request = task.request
-        return CopyResult(
-            title=request.fallback_title, description_html=request.fallback_description_html,
-            ai_status="fallback", reason=f"{UNAVAILABLE}no answer within {timeout_seconds:g} s",
-            grounding=None, attempts=1, prompt_tokens=0, completion_tokens=0, model=copywriter.model_name,
-            prompt_version=copywriter.prompt_version,
-        )  # fmt: skip
+        reason = f"{UNAVAILABLE}no answer within {timeout_seconds:g} s"
+        return not_asked(task, reason, copywriter.model_name, copywriter.prompt_version)
     return result
 
 

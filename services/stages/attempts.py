@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from models import ItemStatus
 from services.stages.items import ItemError, claim_items, move_items
 
 MAX_ATTEMPTS = 3
@@ -48,16 +47,8 @@ class Waiting:
 
 
 def waiting(session: Session, job_id: uuid.UUID, number: int, stage: str) -> Waiting:
-    rows = session.execute(
-        text(
-            "SELECT i.position, i.attempts FROM job_items i"
-            " JOIN job_chunks c ON c.job_id = i.job_id AND c.number = :number"
-            " WHERE i.job_id = :job_id AND i.stage = :stage AND i.status = :pending"
-            " AND i.position >= c.first_position AND i.position < c.first_position + c.size"
-        ),
-        {"job_id": job_id, "number": number, "stage": stage, "pending": ItemStatus.PENDING},
-    ).all()
-    return Waiting({position: attempts for position, attempts in rows})
+    items = claim_items(session, job_id, number, stage, lock=False)
+    return Waiting({item.position: item.attempts for item in items})
 
 
 def count_attempt(session: Session, job_id: uuid.UUID, positions: Sequence[int]) -> None:

@@ -25,6 +25,7 @@ class StageItem:
     position: int
     source_id: str | None
     product_id: int | None  # None: the product was deleted since it was imported
+    attempts: int = 0  # tries of its stage that did not move it on (services.stages.attempts)
 
 
 def claim_items(
@@ -43,7 +44,7 @@ def claim_items(
     narrowing = "" if only is None else " AND i.position = ANY(:only)"
     rows = session.execute(
         text(
-            "SELECT i.position, i.source_id, i.product_id FROM job_items i"  # noqa: S608 - constants
+            "SELECT i.position, i.source_id, i.product_id, i.attempts FROM job_items i"  # noqa: S608 - constants
             " JOIN job_chunks c ON c.job_id = i.job_id AND c.number = :number"
             " WHERE i.job_id = :job_id AND i.stage = :stage AND i.status = :pending"
             " AND i.position >= c.first_position AND i.position < c.first_position + c.size"
@@ -53,7 +54,7 @@ def claim_items(
         ),
         {"job_id": job_id, "number": number, "stage": stage, "pending": ItemStatus.PENDING, "only": only},
     ).all()
-    return [StageItem(position, source_id, product_id) for position, source_id, product_id in rows]
+    return [StageItem(*row) for row in rows]
 
 
 @dataclass(frozen=True, slots=True)

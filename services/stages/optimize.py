@@ -201,7 +201,7 @@ def write_copies(
         return []
     if copywriter is None:
         reason = UNAVAILABLE + (unavailable_reason or "no copywriter")
-        return [(task, _not_asked(task, reason, "", "")) for task in plan.requests]
+        return [(task, not_asked(task, reason, "", "")) for task in plan.requests]
     batches = _batches(plan.requests, batch_size)
     stop = threading.Event()
     stopped_by: list[CopyResult] = []
@@ -213,7 +213,7 @@ def write_copies(
             return [
                 (
                     task,
-                    _not_asked(task, first.reason or UNAVAILABLE, model, version, first.retry_after_seconds),
+                    not_asked(task, first.reason or UNAVAILABLE, model, version, first.retry_after_seconds),
                 )
                 for task in batch
             ]
@@ -390,9 +390,10 @@ def _batches(tasks: Sequence[CopyTask], size: int) -> list[list[CopyTask]]:
     return [group[i : i + size] for group in by_marketplace.values() for i in range(0, len(group), size)]
 
 
-def _not_asked(
+def not_asked(
     task: CopyTask, reason: str, model: str, prompt_version: str, retry_after: float | None = None
 ) -> CopyResult:
+    """The task's fallback copy when the model was not asked (or gave no answer in time)."""
     request = task.request
     return CopyResult(
         title=request.fallback_title, description_html=request.fallback_description_html,

@@ -130,18 +130,26 @@ def title_limit(body: Mapping[str, Any]) -> int:
 def default_answer(body: dict[str, Any]) -> dict[str, Any]:
     """A valid, grounded copy of the request's product (`default_copy`), or for a batch request (data
     with a "products" list) {"items": [...]}: one copy per product, with its "id"."""
+    return answer_each_product(body, default_copy)
+
+
+def answer_each_product(
+    body: dict[str, Any], copy: Callable[[Mapping[str, Any], int], dict[str, Any]]
+) -> dict[str, Any]:
+    """`copy(facts, title limit)` of the request's product, or for a batch request {"items": [...]}:
+    one per product, with its "id"."""
     facts = request_facts(body)
     limit = title_limit(body)
     products = facts.get("products")
     if isinstance(products, list):
         return {
             "items": [
-                {"id": product.get("id"), **default_copy(product, limit)}
+                {"id": product.get("id"), **copy(product, limit)}
                 for product in products
                 if isinstance(product, dict)
             ]
         }
-    return default_copy(facts, limit)
+    return copy(facts, limit)
 
 
 def default_copy(facts: Mapping[str, Any], max_title: int = 150) -> dict[str, Any]:
