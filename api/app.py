@@ -17,12 +17,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.body import BodyLimits
 from api.errors import InternalErrors
 from api.query_params import check_query_and_path
-from api.rate_limit import RateLimit
+from api.rate_limit import RateLimit, RateLimiter
 from api.routes import ai, health, imports, pricing_profiles, products, rules
-from services.logging import configure_logging
-from services.normalize.marketplaces import set_languages
-from services.rate_limits import RateLimiter
-from services.settings import Settings, get_settings
+from services.marketplaces import check_languages
+from services.platform.logging import configure_logging
+from services.platform.settings import Settings, get_settings
 
 
 class RequestContext:
@@ -52,7 +51,7 @@ class RequestContext:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings)
-    set_languages(settings.marketplace_languages)
+    check_languages(settings.marketplace_languages)  # refused at start-up, not at the first copy
     app = FastAPI(
         title="Listing pipeline",
         version="0.1.0",

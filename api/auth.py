@@ -3,7 +3,7 @@ or signature.
 
 The rules:
 - An API key comes as `Authorization: Bearer <key>` or `X-API-Key: <key>` (the bearer one counts
-  when both are sent). It is a stored key (services.api_keys) or the settings' bootstrap `API_KEY`,
+  when both are sent). It is a stored key (services.access.api_keys) or the settings' bootstrap `API_KEY`,
   which has the write scope.
 - GET and HEAD need the read scope; every other method changes data and needs write: a read key
   gets 403. Missing, unknown or revoked key: 401 with `WWW-Authenticate: Bearer`, saying what is
@@ -31,9 +31,9 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, SettingsDep
-from services import api_keys, webhook_signatures
-from services.api_keys import Scope
-from services.settings import Settings
+from services.access import api_keys, webhook_signatures
+from services.access.api_keys import Scope
+from services.platform.settings import Settings
 
 log = structlog.get_logger(__name__)
 

@@ -5,7 +5,7 @@ The rules (`BodyLimits`, a pure ASGI middleware):
   as soon as the bytes received pass the limit (a missing or lying Content-Length gets no further);
   it is never read whole.
 - A POST, PUT or PATCH body sent as JSON (or without a Content-Type) is parsed once with
-  services.json_body's rules: malformed JSON, NaN/Infinity, invalid UTF-8 or more than
+  api.json_body's rules: malformed JSON, NaN/Infinity, invalid UTF-8 or more than
   `MAX_JSON_DEPTH` levels of nesting answer 422 saying what is wrong; millions of values, 413. The
   route gets the same bytes, and `read_json_body` the parsed data without parsing it again.
 """
@@ -21,8 +21,8 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.json_body import InvalidJson, TooManyJsonValues, parse_json
-from services.settings import get_settings
+from api.json_body import InvalidJson, TooManyJsonValues, parse_json
+from services.platform.settings import get_settings
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _PARSED = "listing.json_body"  # the scope key holding (raw bytes, parsed data)

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import Depends
 from sqlalchemy.orm import Session
 
-from models.db import get_sessionmaker
-from services.settings import Settings, get_settings
+from services.platform.db import get_sessionmaker
+from services.platform.settings import Settings, get_settings
 
 
 def get_session() -> Iterator[Session]:

@@ -5,11 +5,11 @@ products an hour Groq's free tier lets through; against the fake Groq server wit
 
 Starts its own PostgreSQL (fsync on, as in production) and Redis. Every configuration gets a fresh
 database (migrated once, copied from a template), so no copy comes from an earlier one's cache. The
-pipeline runs in-process (`tests.pipeline.run_pipeline`: import → normalize → optimize → price →
+pipeline runs in-process (`tests.support.pipeline.run_pipeline`: import → normalize → optimize → price →
 score on one session; slices of 8 requests per marketplace, i.e. 8 × the batch size products, as
 the worker's) with the real `GroqChatModel` (the groq SDK over HTTP) against
-`tests.fakes.groq_server.FakeGroq`, which counts characters / 4 as tokens.
-The products are the tests' generator's (`tests.factories.product`, as the throughput benchmarks':
+`tests.support.fake_groq.FakeGroq`, which counts characters / 4 as tokens.
+The products are the tests' generator's (`tests.support.factories.product`, as the throughput benchmarks':
 10 attributes, ≈ 1 KB description), each distinct, on the default marketplaces (amazon_de, ebay_de,
 kaufland_de: three copies per product).
 
@@ -64,20 +64,18 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from bench.import_throughput import realistic_products
-from models.db import create_db_engine
-from schemas.imports import ImportOptions
+from devstack.servers import LocalPostgres, LocalRedis, free_port
 from services.ai import ChatMessage, ChatResult, ChatUnavailable, Copywriter
 from services.ai.client import GroqChatModel, estimate_tokens
 from services.ai.limiter import SharedRateLimiter
-from services.envelope import ImportRequest
-from services.intake import accept_import
-from services.jobs import job_view
-from services.local_servers import LocalPostgres, LocalRedis, free_port
-from services.local_stack import upgrade_database
-from services.normalize import DEFAULT_MARKETPLACES
-from services.settings import Settings
-from tests.fakes.groq_server import FakeGroq, answer_each_product
-from tests.pipeline import COPY, run_pipeline
+from services.imports.envelope import ImportOptions, ImportRequest
+from services.imports.intake import accept_import
+from services.marketplaces import DEFAULT_MARKETPLACES
+from services.pipeline.jobs import job_view
+from services.platform.db import create_db_engine, upgrade_database
+from services.platform.settings import Settings
+from tests.support.fake_groq import FakeGroq, answer_each_product
+from tests.support.pipeline import COPY, run_pipeline
 
 REQUESTS_PER_MINUTE = 30  # Groq's free tier, the settings' defaults
 TOKENS_PER_MINUTE = 6_000

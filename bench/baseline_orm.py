@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import ItemOutcome, ItemStatus, JobItem, Product
-from schemas.product import ProductIn, validate_product
-from services.product_import import content_hashes
+from services.imports.product import ProductIn, validate_product
+from services.pipeline.stages.import_ import content_hashes
 
 FIELDS = (
     "source_url",

@@ -33,17 +33,19 @@ from models import (
     ProductStatus,
     stages,
 )
-from schemas.product import ProductIn
-from services import jobs, rule_store
-from services.normalize import normalize_product, rules_for
+from services.imports.product import ProductIn
+from services.marketplaces import rules_for
+from services.normalize import normalize_product
+from services.pipeline import jobs
+from services.pipeline.stages.score import NO_RULES, rule_facts
 from services.pricing import CompetitorOffer, PriceInput, in_currency, price_product
-from services.pricing_store import find_profile, marketplace_fee, profile_from_row
+from services.pricing.store import find_profile, marketplace_fee, profile_from_row
 from services.rules import evaluate, worst
+from services.rules import store as rule_store
 from services.scoring import facts_from_normalized, score_listing
-from services.stages.score import NO_RULES, rule_facts
 from workers.broker import QUEUE, broker
+from workers.context import stage_context
 from workers.db import session_scope
-from workers.stage_actors import RATES, WEIGHTS
 
 
 def _item(session: Session, job_id: uuid.UUID, position: int) -> JobItem:
@@ -138,6 +140,7 @@ def normalize_product_message(job_id: str, position: int) -> None:
 
 @dramatiq.actor(actor_name="baseline.price_product", queue_name=QUEUE, broker=broker)
 def price_product_message(job_id: str, position: int) -> None:
+    rates = stage_context().rates
     key = uuid.UUID(job_id)
     with session_scope() as session:
         item = _item(session, key, position)
@@ -159,8 +162,8 @@ def price_product_message(job_id: str, position: int) -> None:
                     last_price=listing.price if listing.currency == currency else None,
                     marketplace_fee_percent=fee,
                 ),
-                in_currency(profile, currency, RATES),
-                RATES,
+                in_currency(profile, currency, rates),
+                rates,
             )  # fmt: skip
             applied = decision.status == "priced"
             if applied:
@@ -180,6 +183,7 @@ def price_product_message(job_id: str, position: int) -> None:
 
 @dramatiq.actor(actor_name="baseline.score_product", queue_name=QUEUE, broker=broker)
 def score_product_message(job_id: str, position: int) -> None:
+    rates = stage_context().rates
     key = uuid.UUID(job_id)
     with session_scope() as session:
         item = _item(session, key, position)
@@ -193,13 +197,13 @@ def score_product_message(job_id: str, position: int) -> None:
             facts = facts_from_normalized(
                 product.normalized, marketplace, attribute_count=len(product.attributes)
             )
-            quality = score_listing(facts, WEIGHTS)
+            quality = score_listing(facts, stage_context().weights)
             counted = SimpleNamespace(
                 source_platform=product.source_platform, cost=product.cost, currency=product.currency,
                 stock=product.stock, competitors_count=len(product.competitors),
             )  # fmt: skip
             evaluation = (
-                evaluate(rules, rule_facts(counted, listing, facts, quality, RATES)) if rules else NO_RULES
+                evaluate(rules, rule_facts(counted, listing, facts, quality, rates)) if rules else NO_RULES
             )
             assert listing is not None
             listing.quality_score, listing.grade = quality.score, quality.grade

@@ -22,8 +22,8 @@ from models import (
     JobStatus,
     stages,
 )
-from services import jobs
-from services.settings import get_settings
+from services.pipeline import jobs
+from services.platform.settings import get_settings
 from workers.broker import broker
 from workers.db import session_scope
 

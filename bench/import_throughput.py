@@ -29,9 +29,10 @@ from typing import Any
 import httpx
 import orjson
 
-from services.local_servers import LocalPostgres, LocalRedis, free_port
-from services.local_stack import spawn_api, spawn_worker, stop_process, upgrade_database, wait_until_healthy
-from tests.factories import product
+from devstack.servers import LocalPostgres, LocalRedis, free_port
+from devstack.stack import spawn_api, spawn_worker, stop_process, wait_until_healthy
+from services.platform.db import upgrade_database
+from tests.support.factories import product
 
 SECRET = "bench-secret"
 FINISHED = ("completed", "completed_with_errors", "failed")

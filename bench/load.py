@@ -53,10 +53,11 @@ from limits import parse_many
 from sqlalchemy import Engine, create_engine, text
 
 from bench.import_throughput import percentile
-from services.local_servers import LocalPostgres, LocalRedis, free_port
-from services.local_stack import spawn_api, spawn_worker, stop_process, upgrade_database, wait_until_healthy
-from services.settings import Settings
-from tests.factories import product
+from devstack.servers import LocalPostgres, LocalRedis, free_port
+from devstack.stack import spawn_api, spawn_worker, stop_process, wait_until_healthy
+from services.platform.db import upgrade_database
+from services.platform.settings import Settings
+from tests.support.factories import product
 
 SECRET = "bench-load-secret"
 API_KEY = "bench-load-api-key-0123456789abcdef"  # the bootstrap key (write scope)
@@ -64,7 +65,7 @@ WEBHOOK = "/api/import/webhook"
 MARKETPLACES = 3  # the default ones: amazon_de, ebay_de, kaufland_de
 FINISHED = ("completed", "completed_with_errors", "failed")
 SMALL, BIG = 1, 1_000
-# Source ids start here (tests.factories.product adds it to 13,000,000,000): clear of other benches.
+# Source ids start here (tests.support.factories.product adds it to 13,000,000,000): clear of other benches.
 FIRST_INDEX = 50_000_000
 
 

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from bench.import_throughput import Deployment, batches, realistic_products
-from services.local_servers import LocalPostgres, LocalRedis, free_port
+from devstack.servers import LocalPostgres, LocalRedis, free_port
 
 
 def check_rows(database_url: str, products: int, marketplaces: int = 3) -> None:

@@ -8,8 +8,8 @@ from alembic import context
 from sqlalchemy import Connection
 
 import models
-from models.db import create_db_engine
-from services.settings import get_settings
+from services.platform.db import create_db_engine
+from services.platform.settings import get_settings
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):

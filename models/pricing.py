@@ -14,6 +14,7 @@ from models.base import Base, created_at_column, updated_at_column
 
 PERCENT = Numeric(7, 3)
 MONEY = Numeric(12, 2)
+PROFILE_NAME_MAX_LENGTH = 100
 
 
 class PricingProfileRow(Base):
@@ -25,7 +26,7 @@ class PricingProfileRow(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(PROFILE_NAME_MAX_LENGTH), unique=True)
     is_default: Mapped[bool] = mapped_column(server_default="false")
     strategy: Mapped[str] = mapped_column(String(32))
     fallback_strategy: Mapped[str | None] = mapped_column(String(32))

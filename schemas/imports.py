@@ -1,4 +1,6 @@
-"""Request and response models of the import API (the contract of DESIGN.md)."""
+"""Response models of the import API: the job as clients poll it (its fields are a contract with
+the n8n workflows and scrapers that read them; add fields, never rename them). The body a webhook
+takes is the imports service's (services.imports.envelope)."""
 
 from __future__ import annotations
 
@@ -6,29 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
-
-from services.normalize.marketplaces import MARKETPLACES
-
-
-class ImportOptions(BaseModel):
-    """`options` of an import envelope. Unknown keys are kept for later stages and newer clients."""
-
-    model_config = ConfigDict(extra="allow")
-
-    marketplaces: list[str] = Field(default_factory=list, max_length=20)
-    optimize: bool | None = None
-    publish: bool = False
-    pricing_profile: str | None = Field(default=None, max_length=100)
-    callback_url: HttpUrl | None = None
-
-    @field_validator("marketplaces")
-    @classmethod
-    def _known_marketplaces(cls, value: list[str]) -> list[str]:
-        ids = [marketplace.strip().lower() for marketplace in value]
-        if unknown := [m for m in ids if m not in MARKETPLACES]:
-            raise ValueError(f"unknown marketplace {unknown[0]!r}; known: {', '.join(MARKETPLACES)}")
-        return list(dict.fromkeys(ids))  # in the order given, each once
+from pydantic import BaseModel, Field
 
 
 class ImportAccepted(BaseModel):
@@ -95,76 +75,3 @@ class JobRead(BaseModel):
     created_at: datetime
     started_at: datetime | None
     completed_at: datetime | None
-
-
-# The import routes read their body themselves (four shapes; each product is validated later, alone),
-# so FastAPI cannot derive it from a model: it is documented here, for /docs and for schemathesis.
-_SCRAPED_TEXT: dict[str, Any] = {"type": "string"}
-_AMOUNT: dict[str, Any] = {
-    "anyOf": [{"type": "number"}, {"type": "string"}],
-    "description": 'A number, or scraped text: "1 299,99 zł", "1,299.99", "PLN 1299"',
-}
-PRODUCT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "description": "A scraped product. Only source_id and title are required; unknown keys are kept.",
-    "required": ["source_id", "title"],
-    "properties": {
-        "source_id": {"anyOf": [{"type": "string", "minLength": 1, "maxLength": 255}, {"type": "integer"}]},
-        "title": {"type": "string", "minLength": 1, "maxLength": 1000},
-        "source_url": _SCRAPED_TEXT,
-        "description": {"type": "string", "description": "HTML is cleaned; scripts never kept"},
-        "price": _AMOUNT,
-        "cost": _AMOUNT,
-        "currency": {"type": "string", "description": "A 3-letter code such as PLN"},
-        "brand": _SCRAPED_TEXT,
-        "category": _SCRAPED_TEXT,
-        "ean": {"anyOf": [{"type": "string", "maxLength": 64}, {"type": "integer"}]},
-        "images": {"type": "array", "items": {"type": "string"}},
-        "attributes": {"type": "object"},
-        "stock": {"type": "integer", "minimum": 0},
-        "competitors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["price"],
-                "properties": {
-                    "seller": _SCRAPED_TEXT,
-                    "price": _AMOUNT,
-                    "currency": {"type": "string"},
-                    "in_stock": {"type": "boolean"},
-                    "url": _SCRAPED_TEXT,
-                },
-            },
-        },
-    },
-}
-_PRODUCTS: dict[str, Any] = {"type": "array", "items": PRODUCT_SCHEMA, "minItems": 1}
-_SOURCE: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 50, "description": "allegro"}
-_OPTIONS = ImportOptions.model_json_schema()
-IMPORT_BODY_SCHEMA: dict[str, Any] = {
-    "anyOf": [
-        {
-            "title": "Envelope",
-            "type": "object",
-            "required": ["products"],
-            "properties": {"source": _SOURCE, "options": _OPTIONS, "products": _PRODUCTS},
-        },
-        {
-            "title": "Original envelope",
-            "type": "object",
-            "required": ["data"],
-            "properties": {
-                "source": _SOURCE,
-                "event_type": {"type": "string", "maxLength": 64, "description": "product.import"},
-                "data": {"type": "object", "required": ["products"], "properties": {"products": _PRODUCTS}},
-            },
-        },
-        {"title": "Array of products", **_PRODUCTS},
-        {"title": "One product", **PRODUCT_SCHEMA},
-    ]
-}
-
-
-def json_request_body(schema: dict[str, Any]) -> dict[str, Any]:
-    """`openapi_extra` for a route that reads its JSON body itself."""
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}

@@ -3,7 +3,7 @@
 Money and percents are accepted as JSON numbers or strings ("12.5", 12.5) and answered as strings:
 money with two decimals ("12.50"), percents without trailing zeros ("9.5", "20"). A JSON number is
 read by its shortest text (0.1 is 0.1), so no binary rounding error gets into a profile. Whether the
-values make a usable profile is decided by services.pricing_store (the pure PricingProfile's rules).
+values make a usable profile is decided by services.pricing.store (the pure PricingProfile's rules).
 """
 
 from __future__ import annotations
@@ -14,10 +14,13 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 
-from models import PricingProfileRow
-from services import pricing_store
-from services.normalize.marketplaces import MARKETPLACES
-from services.pricing_store import plain_decimal
+from models.pricing import PROFILE_NAME_MAX_LENGTH
+
+
+def plain_decimal(value: Decimal) -> str:
+    """Plain digits without trailing zeros: 1.000 → "1", 9.50 → "9.5" (values of Numeric columns, well
+    within the default context's precision)."""
+    return f"{value.normalize():f}"
 
 
 def _money_text(value: Decimal) -> str:
@@ -31,16 +34,15 @@ PercentOut = Annotated[Decimal, PlainSerializer(plain_decimal, return_type=str, 
 
 _SHORT = 100  # strategy and currency names; the profile's rules say which are valid
 _FEES_DESCRIPTION = (
-    "The seller's own fee in percent per marketplace id ("
-    + ", ".join(MARKETPLACES)
-    + "); a marketplace not named keeps its usual fee"
+    "The seller's own fee in percent per marketplace id (amazon_de...: an unknown id is refused, naming"
+    " the known ones); a marketplace not named keeps its usual fee"
 )
 
 
 class PricingProfileCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(max_length=pricing_store.NAME_MAX_LENGTH)
+    name: str = Field(max_length=PROFILE_NAME_MAX_LENGTH)
     strategy: str = Field(max_length=_SHORT, description="follow_lowest, markup_cost or markup_source")
     fallback_strategy: str | None = Field(default=None, max_length=_SHORT)
     currency: str = Field(max_length=_SHORT, description="Three-letter code of the target currency")
@@ -74,7 +76,7 @@ class PricingProfileUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str | None = Field(default=None, max_length=pricing_store.NAME_MAX_LENGTH)
+    name: str | None = Field(default=None, max_length=PROFILE_NAME_MAX_LENGTH)
     strategy: str | None = Field(default=None, max_length=_SHORT)
     fallback_strategy: str | None = Field(default=None, max_length=_SHORT)
     currency: str | None = Field(default=None, max_length=_SHORT)
@@ -122,15 +124,3 @@ class PricingProfileRead(BaseModel):
     )
     created_at: datetime
     updated_at: datetime
-
-    @classmethod
-    def from_row(cls, row: PricingProfileRow) -> PricingProfileRead:
-        effective = {
-            marketplace: pricing_store.marketplace_fee(row, marketplace) for marketplace in MARKETPLACES
-        }
-        return cls.model_validate(
-            {
-                **{field: getattr(row, field) for field in cls.model_fields if field != "effective_fees"},
-                "effective_fees": effective,
-            }
-        )

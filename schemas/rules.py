@@ -1,6 +1,6 @@
 """Rules and rule templates as the API takes and shows them.
 
-Whether a rule is valid is decided by services.rule_store (the pure services.rules.Rule and its
+Whether a rule is valid is decided by services.rules.store (the pure services.rules.Rule and its
 conditions language); these models only check the JSON types.
 """
 
@@ -11,8 +11,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services import rule_store
-from services.rules import ACTIONS, MAX_WEIGHT, RULE_TYPES
+from models.rules import (
+    ACTIONS,
+    DESCRIPTION_MAX_LENGTH,
+    KEY_MAX_LENGTH,
+    MAX_CONDITIONS_CHARS,
+    MAX_WEIGHT,
+    NAME_MAX_LENGTH,
+    RULE_TYPES,
+)
 
 _SHORT = 50  # type and action names; the rule's checks say which are valid
 _TYPE = f"One of {', '.join(RULE_TYPES)}: groups rules for the seller"
@@ -21,7 +28,7 @@ _WEIGHT = f"0 to {MAX_WEIGHT}: orders rules of one action and adds up into a lis
 _CONDITIONS = (
     'A JSON object: {"all": [...]}, {"any": [...]}, {"not": {...}} or a condition '
     '{"field": ..., "op": ..., "value": ...} (GET /api/rules/fields lists the fields); '
-    f"at most {rule_store.MAX_CONDITIONS_CHARS} characters as JSON"
+    f"at most {MAX_CONDITIONS_CHARS} characters as JSON"
 )
 
 
@@ -31,10 +38,8 @@ class RuleCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    template: str | None = Field(
-        default=None, max_length=rule_store.KEY_MAX_LENGTH, description="Copy this template"
-    )
-    name: str | None = Field(default=None, max_length=rule_store.NAME_MAX_LENGTH)
+    template: str | None = Field(default=None, max_length=KEY_MAX_LENGTH, description="Copy this template")
+    name: str | None = Field(default=None, max_length=NAME_MAX_LENGTH)
     type: str | None = Field(default=None, max_length=_SHORT, description=_TYPE)
     action: str | None = Field(default=None, max_length=_SHORT, description=_ACTION)
     weight: int | None = Field(default=None, strict=True, description=_WEIGHT)
@@ -50,7 +55,7 @@ class RuleUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str | None = Field(default=None, max_length=rule_store.NAME_MAX_LENGTH)
+    name: str | None = Field(default=None, max_length=NAME_MAX_LENGTH)
     type: str | None = Field(default=None, max_length=_SHORT, description=_TYPE)
     action: str | None = Field(default=None, max_length=_SHORT, description=_ACTION)
     weight: int | None = Field(default=None, strict=True, description=_WEIGHT)
@@ -91,11 +96,11 @@ class TemplateCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     key: str = Field(
-        max_length=rule_store.KEY_MAX_LENGTH + 1,
+        max_length=KEY_MAX_LENGTH + 1,
         description="Lower-case letters, digits, '_' and '-'; not a global template's key",
     )
-    name: str = Field(max_length=rule_store.NAME_MAX_LENGTH)
-    description: str = Field(default="", max_length=rule_store.DESCRIPTION_MAX_LENGTH)
+    name: str = Field(max_length=NAME_MAX_LENGTH)
+    description: str = Field(default="", max_length=DESCRIPTION_MAX_LENGTH)
     type: str = Field(max_length=_SHORT, description=_TYPE)
     action: str = Field(max_length=_SHORT, description=_ACTION)
     weight: int = Field(default=0, strict=True, description=_WEIGHT)

@@ -17,30 +17,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.support.api import API_KEY, AUTH
+from tests.support.servers import SERVERS, TEST_DB, create_database
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from services.local_servers import LocalPostgres, LocalRedis
-
-TEST_DB = "listing_test"
-# The bootstrap key (API_KEY) of the suite's settings: `client` sends it, `anonymous_client` does not.
-API_KEY = "test-api-key"
-AUTH = {"Authorization": f"Bearer {API_KEY}"}
-
-
-class _Servers:
-    postgres: LocalPostgres | None = None
-    redis: LocalRedis | None = None
-    tmp: Path | None = None
-    admin_url = ""  # a psycopg URL to the server's maintenance database
-    redis_base = ""  # redis://host:port (the suite picks the database number)
-
-
-SERVERS = _Servers()
-
 
 def pytest_configure(config: pytest.Config) -> None:
-    from services.local_servers import LocalPostgres, LocalRedis, free_port
+    from devstack.servers import LocalPostgres, LocalRedis, free_port
 
     SERVERS.tmp = Path(tempfile.mkdtemp(prefix="listing-tests-"))
     if url := os.environ.get("TEST_DATABASE_URL"):
@@ -56,7 +41,7 @@ def pytest_configure(config: pytest.Config) -> None:
         SERVERS.redis.start()
         SERVERS.redis_base = f"redis://127.0.0.1:{SERVERS.redis.port}"
 
-    from services.local_stack import upgrade_database
+    from services.platform.db import upgrade_database
 
     test_url = create_database(TEST_DB)
     upgrade_database(test_url)
@@ -76,7 +61,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if SERVERS.redis:
         SERVERS.redis.stop()
     if SERVERS.postgres:
-        from models.db import get_engine
+        from services.platform.db import get_engine
 
         get_engine().dispose()
         SERVERS.postgres.stop(mode="immediate")
@@ -84,25 +69,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(SERVERS.tmp, ignore_errors=True)
 
 
-def create_database(name: str) -> str:
-    """A fresh, empty database on the test server; returns its SQLAlchemy URL."""
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    admin = make_url(SERVERS.admin_url)
-    libpq = admin.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(libpq, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return admin.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
-
-
 @pytest.fixture
 def db_session() -> Iterator[Session]:
     """A session whose work, commits included, is rolled back when the test ends."""
     from sqlalchemy.orm import Session
 
-    from models.db import get_engine
+    from services.platform.db import get_engine
 
     connection = get_engine().connect()
     transaction = connection.begin()

@@ -13,7 +13,7 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage
 
-from services.settings import get_settings
+from services.platform.settings import get_settings
 from workers.middleware import LogContext
 
 QUEUE = get_settings().worker_queue

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from sqlalchemy.orm import Session
 
-from models.db import get_sessionmaker
+from services.platform.db import get_sessionmaker
 
 
 @contextmanager

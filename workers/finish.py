@@ -1,4 +1,5 @@
-"""What every stage actor does at its end: close the job when nothing is pending, and say why it gave up."""
+"""What every stage actor does at its end: close the job when nothing is pending, re-send the later
+stages a chunk waits at, and say why it gave up."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from typing import Any
 
 import structlog
 
-from services import jobs
+from services.pipeline import jobs
 from workers.db import session_scope
+from workers.messages import send_stage
 
 log = structlog.get_logger(__name__)
 
@@ -29,3 +31,15 @@ def gave_up_reason(what: str, message: dict[str, Any], retry_info: dict[str, Any
     last_line = (message.get("options", {}).get("traceback") or "").strip().rsplit("\n", 1)[-1]
     error = last_line.split(":", 1)[0].rsplit(".", 1)[-1] or "an error"
     return f"{what} after {retry_info.get('retries', '?')} attempts ({error}); see the worker's log"
+
+
+def resend_waiting(stage: str, job_id: str, number: int) -> bool:
+    """Nothing was waiting at `stage`: send again the messages of the later stages where the chunk's
+    items wait (see jobs.waiting_after). Returns whether there were any."""
+    with session_scope() as session:
+        later = jobs.waiting_after(session, uuid.UUID(job_id), number, stage)
+        for waiting_stage in later:
+            send_stage(session, waiting_stage, job_id, number)
+    if later:
+        log.info(f"{stage}.resent_later_stages", chunk=number, stages=later)
+    return bool(later)

@@ -14,18 +14,20 @@ import dramatiq
 import structlog
 
 from models import stages
-from services import jobs, product_import
+from services.pipeline import jobs
+from services.pipeline.stages import import_ as product_import
+from workers import messages
 from workers.broker import QUEUE, RETRY_OPTIONS, broker
 from workers.db import session_scope
-from workers.finish import finish_job, gave_up_reason
+from workers.finish import finish_job, gave_up_reason, resend_waiting
+from workers.messages import send_stage
 from workers.outbox import send_after_commit
-from workers.stage_actors import resend_waiting, send_stage
 
 log = structlog.get_logger(__name__)
 
 
 @dramatiq.actor(
-    actor_name="pipeline.import_job",
+    actor_name=messages.IMPORT_JOB,
     queue_name=QUEUE,
     broker=broker,
     on_retry_exhausted="pipeline.import_job_gave_up",
@@ -39,7 +41,7 @@ def import_job(job_id: str) -> None:
             log.warning("import.job_not_found")  # deleted since it was sent: nothing to do
             return
         for number in chunks:
-            send_after_commit(session, import_chunk.message(job_id, number))
+            send_after_commit(session, messages.import_chunk(job_id, number))
         # Chunks imported already whose items wait at a later stage: their message may be lost
         # (this is how the sweeper revives a stalled job), and a duplicate does no harm.
         waiting = jobs.waiting_stage_chunks(session, uuid.UUID(job_id))
@@ -51,7 +53,7 @@ def import_job(job_id: str) -> None:
 
 
 @dramatiq.actor(
-    actor_name="pipeline.import_chunk",
+    actor_name=messages.IMPORT_CHUNK,
     queue_name=QUEUE,
     broker=broker,
     on_retry_exhausted="pipeline.import_chunk_gave_up",

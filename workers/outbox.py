@@ -32,7 +32,8 @@ def _send_pending(session: Session) -> None:
     broker = dramatiq.get_broker()
     for message in messages:
         try:
-            broker.enqueue(message)
+            # A delay travels in the message's options; the broker applies it only when told.
+            broker.enqueue(message, delay=message.options.get("delay"))
         except Exception as exc:  # Redis down or unreachable: the data is safe in Postgres.
             log.warning("outbox.send_failed", actor=message.actor_name, error=str(exc) or type(exc).__name__)
 

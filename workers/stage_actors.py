@@ -1,10 +1,10 @@
 """The normalize, optimize, price and score actors: one message per chunk per stage (optimize: per
-slice of a chunk), thin glue around services.stages.
+slice of a chunk), thin glue around services.pipeline.stages.
 
 Each actor works through the chunk's items waiting at its stage in one transaction and, after the
 commit, sends the next stage's message for the same chunk; the last stage (or a chunk with nothing
 left to move on) tries to close the job. Optimize reads, asks the model outside any transaction,
-then writes (services.stages.optimize), and sends itself again while the chunk has items waiting.
+then writes (services.pipeline.stages.optimize), and sends itself again while the chunk has items waiting.
 When retries run out, `stage_chunk_gave_up` fails the chunk's items waiting at that stage, with the
 reason, so the job can end.
 """
@@ -23,47 +23,36 @@ import structlog
 from sqlalchemy.orm import Session
 
 from models import stages
-from services import jobs, rule_store
-from services.ai.factory import build_copywriter
-from services.normalize.marketplaces import set_languages
-from services.pricing import ExchangeRates
-from services.scoring import ScoreWeights
-from services.settings import get_settings
-from services.stages import attempts, optimize
-from services.stages.items import StageResult, fail_items
-from services.stages.normalize import normalize_chunk as normalize_products
-from services.stages.price import price_chunk as price_products
-from services.stages.score import score_chunk as score_products
+from services.pipeline import attempts, jobs
+from services.pipeline.items import StageResult, fail_items
+from services.pipeline.stages import optimize
+from services.pipeline.stages.normalize import normalize_chunk as normalize_products
+from services.pipeline.stages.price import price_chunk as price_products
+from services.pipeline.stages.score import score_chunk as score_products
+from services.rules import store as rule_store
+from workers import messages
 from workers.broker import QUEUE, RETRY_OPTIONS, broker
+from workers.context import stage_context
 from workers.db import session_scope
-from workers.finish import finish_job, gave_up_reason
+from workers.finish import finish_job, gave_up_reason, resend_waiting
+from workers.messages import send_stage
 from workers.outbox import send_after_commit
 
 log = structlog.get_logger(__name__)
-settings = get_settings()
 Only = Sequence[int] | None  # the positions to work on; None: every item waiting
 _ONE_SUSPECT_AT_A_TIME = threading.Lock()
+STAGE_GAVE_UP = messages.PREFIX + "stage_chunk_gave_up"
 _STAGE_ACTOR_OPTIONS: dict[str, Any] = {
-    "queue_name": QUEUE, "broker": broker, "on_retry_exhausted": "pipeline.stage_chunk_gave_up",
+    "queue_name": QUEUE, "broker": broker, "on_retry_exhausted": STAGE_GAVE_UP,
     **RETRY_OPTIONS,
 }  # fmt: skip
-
-RATES = ExchangeRates(settings.exchange_rates, settings.exchange_rates_as_of)
-WEIGHTS = ScoreWeights.from_mapping(settings.quality_weights)
-set_languages(settings.marketplace_languages)
-# Jobs write their copy with the bulk model; None without a Groq key (the deterministic copy).
-COPYWRITER = build_copywriter(settings, broker.client, model=settings.groq_bulk_model)
-COPY = optimize.CopySettings(model=settings.groq_bulk_model, prompt_version=settings.ai_prompt_version)
-# Model requests per marketplace in one optimize message: full batches, four at a time, so a slice
-# takes about a minute at a free-tier account's pace and little time is lost when a worker stops.
-SLICE_REQUESTS = 8
 MIN_DEFER_SECONDS = 5.0  # a deferred slice comes back after the limits' wait, and never sooner
 
 
-@dramatiq.actor(actor_name="pipeline.normalize_chunk", **_STAGE_ACTOR_OPTIONS)
+@dramatiq.actor(actor_name=messages.stage_actor_name(stages.NORMALIZE), **_STAGE_ACTOR_OPTIONS)
 def normalize_chunk(job_id: str, number: int) -> None:
     def work(session: Session, job: uuid.UUID, plan: jobs.JobPlan, only: Only) -> StageResult:
-        reason = optimize.copy_mode_reason(plan.optimize, COPYWRITER is not None)
+        reason = optimize.copy_mode_reason(plan.optimize, stage_context().copywriter is not None)
         return normalize_products(
             session, job, number, marketplaces=plan.marketplaces, deterministic_reason=reason, only=only
         )
@@ -72,8 +61,11 @@ def normalize_chunk(job_id: str, number: int) -> None:
 
 
 # A slice waits for the model: up to groq_max_wait_seconds + a timeout per request, four at a time.
-@dramatiq.actor(actor_name="pipeline.optimize_chunk", time_limit=30 * 60 * 1000, **_STAGE_ACTOR_OPTIONS)
+@dramatiq.actor(
+    actor_name=messages.stage_actor_name(stages.OPTIMIZE), time_limit=30 * 60 * 1000, **_STAGE_ACTOR_OPTIONS
+)
 def optimize_chunk(job_id: str, number: int) -> None:
+    context = stage_context()
     job = uuid.UUID(job_id)
     with session_scope() as session:
         try:
@@ -86,23 +78,25 @@ def optimize_chunk(job_id: str, number: int) -> None:
             job,
             number,
             marketplaces=plan.marketplaces,
-            copy=COPY,
-            max_products=SLICE_REQUESTS * settings.ai_batch_size,
+            copy=context.copy,
+            max_products=context.slice_products,
         )
     written = optimize.write_copies(
-        todo, COPYWRITER, batch_size=settings.ai_batch_size, unavailable_reason=optimize.NO_KEY
+        todo,
+        context.copywriter,
+        batch_size=context.settings.ai_batch_size,
+        unavailable_reason=optimize.NO_KEY,
     )
     wait = optimize.deferral(written)
-    defer = wait is not None and _may_defer(plan)
+    defer = wait is not None and _may_defer(plan, context.settings.ai_max_defer_seconds)
     with session_scope() as session:
         result = optimize.store_slice(session, job, number, todo, written, defer=defer)
         if result.moved_on:
             send_stage(session, stages.PRICE, job_id, number)
         if defer:  # the rest of the chunk waits too: the limits are the account's, not the slice's
-            message = optimize_chunk.message_with_options(
-                args=(job_id, number), delay=int(max(wait or 0, MIN_DEFER_SECONDS) * 1000)
-            )
-            send_after_commit(session, message)
+            delay_ms = int(max(wait or 0, MIN_DEFER_SECONDS) * 1000)
+            later = messages.stage_chunk(stages.OPTIMIZE, job_id, number, delay_ms=delay_ms)
+            send_after_commit(session, later)
         elif todo.more:
             send_stage(session, stages.OPTIMIZE, job_id, number)
     statuses = Counter(copy.ai_status for _, copy in written)
@@ -126,15 +120,15 @@ def optimize_chunk(job_id: str, number: int) -> None:
         finish_job(job_id)
 
 
-def _may_defer(plan: jobs.JobPlan) -> bool:
+def _may_defer(plan: jobs.JobPlan, max_defer_seconds: float) -> bool:
     """Whether the job may still wait for the account's rate limits (settings.ai_max_defer_seconds)."""
     if plan.started_at is None:
         return False
     waited = (datetime.now(UTC) - plan.started_at).total_seconds()
-    return waited < settings.ai_max_defer_seconds
+    return waited < max_defer_seconds
 
 
-@dramatiq.actor(actor_name="pipeline.price_chunk", **_STAGE_ACTOR_OPTIONS)
+@dramatiq.actor(actor_name=messages.stage_actor_name(stages.PRICE), **_STAGE_ACTOR_OPTIONS)
 def price_chunk(job_id: str, number: int) -> None:
     def work(session: Session, job: uuid.UUID, plan: jobs.JobPlan, only: Only) -> StageResult:
         return price_products(
@@ -143,36 +137,24 @@ def price_chunk(job_id: str, number: int) -> None:
             number,
             marketplaces=plan.marketplaces,
             profile_name=plan.pricing_profile,
-            rates=RATES,
+            rates=stage_context().rates,
             only=only,
         )
 
     _run(stages.PRICE, job_id, number, work)
 
 
-@dramatiq.actor(actor_name="pipeline.score_chunk", **_STAGE_ACTOR_OPTIONS)
+@dramatiq.actor(actor_name=messages.stage_actor_name(stages.SCORE), **_STAGE_ACTOR_OPTIONS)
 def score_chunk(job_id: str, number: int) -> None:
     def work(session: Session, job: uuid.UUID, plan: jobs.JobPlan, only: Only) -> StageResult:
         rules = rule_store.enabled_rules(session)
+        context = stage_context()
         return score_products(
-            session, job, number, marketplaces=plan.marketplaces, rules=rules, weights=WEIGHTS, rates=RATES,
-            only=only,
+            session, job, number, marketplaces=plan.marketplaces, rules=rules, weights=context.weights,
+            rates=context.rates, only=only,
         )  # fmt: skip
 
     _run(stages.SCORE, job_id, number, work)
-
-
-STAGE_ACTORS: dict[str, dramatiq.Actor[[str, int], None]] = {
-    stages.NORMALIZE: normalize_chunk,
-    stages.OPTIMIZE: optimize_chunk,
-    stages.PRICE: price_chunk,
-    stages.SCORE: score_chunk,
-}
-
-
-def send_stage(session: Session, stage: str, job_id: str, number: int) -> None:
-    """Send the message of `stage` for chunk `number`, after the session commits."""
-    send_after_commit(session, STAGE_ACTORS[stage].message(job_id, number))
 
 
 def _run(
@@ -188,12 +170,12 @@ def _run(
         except jobs.JobNotFound:
             log.warning(f"{stage}.job_not_found")  # deleted since: nothing to do
             return
-        optimizing = optimize.copy_mode_reason(plan.optimize, COPYWRITER is not None) is None
+        optimizing = optimize.copy_mode_reason(plan.optimize, stage_context().copywriter is not None) is None
         following = stages.next_stage(stage, optimize=optimizing)
         waiting = attempts.waiting(session, job, number, stage)
         if not waiting.stopped_before:
             attempts.count_attempt(session, job, list(waiting.attempts))
-    # Counted and committed: a crash from here on is known at the next delivery (services.stages.attempts).
+    # Counted and committed: a crash from here on is known at the next delivery (services.pipeline.attempts).
     if not waiting.stopped_before:
         with session_scope() as session:
             result = work(session, job, plan, None)
@@ -220,18 +202,6 @@ def _run(
         return
     if following is None or not result.moved_on:
         finish_job(job_id)
-
-
-def resend_waiting(stage: str, job_id: str, number: int) -> bool:
-    """Nothing was waiting at `stage`: send again the messages of the later stages where the chunk's
-    items wait (see jobs.waiting_after). Returns whether there were any."""
-    with session_scope() as session:
-        later = jobs.waiting_after(session, uuid.UUID(job_id), number, stage)
-        for waiting_stage in later:
-            send_stage(session, waiting_stage, job_id, number)
-    if later:
-        log.info(f"{stage}.resent_later_stages", chunk=number, stages=later)
-    return bool(later)
 
 
 def _one_at_a_time(
@@ -263,10 +233,10 @@ def _one_at_a_time(
     return result
 
 
-@dramatiq.actor(actor_name="pipeline.stage_chunk_gave_up", queue_name=QUEUE, broker=broker, **RETRY_OPTIONS)
+@dramatiq.actor(actor_name=STAGE_GAVE_UP, queue_name=QUEUE, broker=broker, **RETRY_OPTIONS)
 def stage_chunk_gave_up(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
     job_id, number = message["args"]
-    stage = message["actor_name"].removeprefix("pipeline.").removesuffix("_chunk")
+    stage = messages.stage_of(message["actor_name"])
     reason = gave_up_reason(f"{stage} failed", message, retry_info)
     with session_scope() as session:
         failed = fail_items(session, uuid.UUID(job_id), number, stage, reason=reason)

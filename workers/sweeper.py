@@ -16,10 +16,10 @@ import dramatiq
 import structlog
 from dramatiq.middleware import Middleware
 
-from services import jobs
-from services.settings import get_settings
+from services.pipeline import jobs
+from services.platform.settings import get_settings
+from workers import messages
 from workers.db import session_scope
-from workers.import_stage import import_job
 from workers.outbox import send_after_commit
 
 log = structlog.get_logger(__name__)
@@ -34,7 +34,7 @@ def sweep_once() -> int:
             stalled_after_seconds=settings.sweep_stalled_after_seconds,
         )
         for job_id in job_ids:
-            send_after_commit(session, import_job.message(str(job_id)))
+            send_after_commit(session, messages.import_job(str(job_id)))
     if job_ids:
         log.warning("sweeper.resent", job_ids=[str(j) for j in job_ids])
     return len(job_ids)

@@ -1,5 +1,5 @@
 """The seed's AI routes: a product's copy now (`optimize`, `optimize-title`, `optimize-description`),
-or many products' as a job to poll (`batch-optimize`). Thin glue around services.listing_copy."""
+or many products' as a job to poll (`batch-optimize`). Thin glue around services.pipeline.on_demand_copy."""
 
 from __future__ import annotations
 
@@ -16,14 +16,15 @@ from api.routes.products import ProductId
 from models import stages
 from schemas.ai import BatchOptimizeIn, CopyRead, OptimizedDescription, OptimizedProduct, OptimizedTitle
 from schemas.imports import ImportAccepted
-from services import explanations, jobs, listing_copy
 from services.ai import Copywriter
 from services.ai.factory import build_copywriter
-from services.normalize.marketplaces import resolve_marketplace
-from services.settings import Settings, get_settings
-from services.stages.optimize import NO_KEY, CopySettings
+from services.marketplaces import check_languages, resolve_marketplace
+from services.pipeline import jobs, on_demand_copy
+from services.pipeline.stages.optimize import NO_KEY, CopySettings
+from services.platform.settings import Settings, get_settings
+from services.products import views as explanations
 from workers.broker import broker
-from workers.stage_actors import send_stage
+from workers.messages import send_stage
 
 # GETs need a read key, every other method a write key (api/auth.py).
 router = APIRouter(prefix="/api/ai", tags=["ai"], dependencies=[ApiKeyAccess], responses=AUTH_RESPONSES)
@@ -109,7 +110,7 @@ def batch_optimize(body: BatchOptimizeIn, session: SessionDep) -> ImportAccepted
     """A job that writes the products' copy for the marketplace in the workers (then prices and scores
     them again); poll it at `status_url`. Ids that name no product fail alone, in the job's errors."""
     marketplace = _marketplace(body.target_marketplace)
-    job = listing_copy.start_optimize_job(session, body.product_ids, marketplace)
+    job = on_demand_copy.start_optimize_job(session, body.product_ids, marketplace)
     for number in job.chunks:
         send_stage(session, stages.OPTIMIZE, str(job.job_id), number)
     job_status = jobs.finish_if_done(session, job.job_id)  # every id unknown: done already
@@ -122,7 +123,7 @@ def batch_optimize(body: BatchOptimizeIn, session: SessionDep) -> ImportAccepted
     )
 
 
-def _copy_read(copy: listing_copy.ProductCopy) -> CopyRead:
+def _copy_read(copy: on_demand_copy.ProductCopy) -> CopyRead:
     return CopyRead(
         marketplace=copy.marketplace,
         title=copy.title,
@@ -138,21 +139,25 @@ def _copy_read(copy: listing_copy.ProductCopy) -> CopyRead:
 
 def _optimize(
     session: Session, settings: Settings, copywriter: Copywriter | None, product_id: int, target: str
-) -> listing_copy.ProductCopy:
+) -> on_demand_copy.ProductCopy:
     marketplace = _marketplace(target)
     try:
-        copy = listing_copy.optimize_product(
+        copy = on_demand_copy.optimize_product(
             session,
             product_id,
             marketplace,
             copywriter=copywriter,
-            copy=CopySettings(model=settings.groq_model, prompt_version=settings.ai_prompt_version),
+            copy=CopySettings(
+                model=settings.groq_model,
+                prompt_version=settings.ai_prompt_version,
+                languages=check_languages(settings.marketplace_languages),
+            ),
             timeout_seconds=settings.ai_request_timeout_seconds,
             deterministic_reason=NO_KEY,
         )
-    except listing_copy.ProductNotFound:
+    except on_demand_copy.ProductNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"product {product_id} not found") from None
-    except listing_copy.ProductNotNormalized:
+    except on_demand_copy.ProductNotNormalized:
         raise HTTPException(
             status.HTTP_409_CONFLICT,
             f"product {product_id} is not normalized yet: its import job is still running; try again soon",

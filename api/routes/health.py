@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from models.db import get_engine
+from services.platform.db import get_engine
 from workers.broker import broker
 
 router = APIRouter(tags=["health"])

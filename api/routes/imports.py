@@ -14,28 +14,28 @@ from sqlalchemy.orm import Session
 from api.auth import AUTH_RESPONSES, ApiKeyAccess, JobAccess, WebhookSenderDep
 from api.body import read_json_body
 from api.deps import SessionDep, SettingsDep
-from models import ItemStatus, stages
-from schemas.imports import (
-    IMPORT_BODY_SCHEMA,
-    PRODUCT_SCHEMA,
-    ImportAccepted,
-    JobRead,
-    ProductImported,
-    json_request_body,
+from models import ItemStatus
+from schemas.imports import ImportAccepted, JobRead, ProductImported
+from services.imports.envelope import (
+    ImportRequest,
+    InvalidEnvelope,
+    TooManyProducts,
+    body_json_schema,
+    parse_import_body,
+    product_json_schema,
 )
-from services import jobs, product_import
-from services.envelope import ImportRequest, InvalidEnvelope, TooManyProducts, parse_import_body
-from services.intake import (
+from services.imports.intake import (
     AcceptedImport,
     IdempotencyKeyInProgress,
     IdempotencyKeyReused,
     UnknownPricingProfile,
     accept_import,
 )
-from services.settings import Settings
-from workers.import_stage import import_job
+from services.pipeline import jobs, single_product
+from services.platform.settings import Settings
+from workers import messages
+from workers.messages import send_stage
 from workers.outbox import send_after_commit
-from workers.stage_actors import send_stage
 
 router = APIRouter(prefix="/api/import", tags=["import"])
 log = structlog.get_logger(__name__)
@@ -56,6 +56,11 @@ DEFAULT_SOURCE = "allegro"
 
 # Kept on the webhook row to tell deliveries apart; never the secret or a signature.
 RECORDED_HEADERS = ("user-agent", "content-type", "idempotency-key", "x-request-id", "webhook-id")
+
+
+def json_request_body(schema: dict[str, Any]) -> dict[str, Any]:
+    """`openapi_extra` for a route that reads its JSON body itself."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 def status_url(job_id: uuid.UUID) -> str:
@@ -99,7 +104,7 @@ def _store(
     except IdempotencyKeyInProgress as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc), headers={"Retry-After": "1"}) from None
     if accepted.created:
-        message = import_job.message_with_options(args=(str(accepted.job_id),), request_id=request_id)
+        message = messages.import_job(str(accepted.job_id), request_id=request_id)
         send_after_commit(session, message)
     session.commit()
     return accepted
@@ -153,7 +158,7 @@ BATCH_RESPONSES: dict[int | str, dict[str, Any]] = {
     "/webhook",
     status_code=202,
     responses=BATCH_RESPONSES,
-    openapi_extra=json_request_body(IMPORT_BODY_SCHEMA),
+    openapi_extra=json_request_body(body_json_schema()),
 )
 async def import_webhook(
     request: Request,
@@ -182,7 +187,7 @@ async def import_webhook(
     status_code=202,
     responses=BATCH_RESPONSES,
     dependencies=[ApiKeyAccess],
-    openapi_extra=json_request_body(IMPORT_BODY_SCHEMA),
+    openapi_extra=json_request_body(body_json_schema()),
 )
 async def import_batch(
     request: Request,
@@ -200,7 +205,7 @@ async def import_batch(
     response_model=ProductImported,
     responses=AUTH_RESPONSES,
     dependencies=[ApiKeyAccess],
-    openapi_extra=json_request_body(PRODUCT_SCHEMA),
+    openapi_extra=json_request_body(product_json_schema()),
 )
 async def import_product(
     request: Request, session: SessionDep, settings: SettingsDep, source: SourceQuery = None
@@ -215,34 +220,27 @@ async def import_product(
 
 def _import_one(session: Session, import_request: ImportRequest, sha256: str, size: int) -> ProductImported:
     try:
-        accepted = accept_import(session, import_request, body_sha256=sha256, body_bytes=size, chunk_size=1)
+        imported = single_product.import_product(session, import_request, body_sha256=sha256, body_bytes=size)
     except UnknownPricingProfile as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    # Imported now, as the seed did; normalize, price and score follow in the workers.
-    result = product_import.import_chunk(
-        session, accepted.job_id, 0, next_stage=stages.next_stage(stages.IMPORT)
-    )
-    if result.imported:
-        send_stage(session, stages.NORMALIZE, str(accepted.job_id), 0)
-    job_status = jobs.finish_if_done(session, accepted.job_id)
+    if imported.next_stage is not None:
+        send_stage(session, imported.next_stage, str(imported.job_id), 0)
     session.commit()
-    if result.failed:
-        view = jobs.job_view(session, accepted.job_id)
+    if imported.errors:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             {
                 "message": "invalid product",
-                "errors": [e.model_dump() for e in view.errors],
-                "job_id": str(accepted.job_id),
+                "errors": [error.model_dump() for error in imported.errors],
+                "job_id": str(imported.job_id),
             },
         )
-    outcome = next(iter(result.outcomes), None)
     return ProductImported(
-        product_id=result.product_ids[0],
-        status=ItemStatus.DONE if job_status else ItemStatus.PENDING,
-        outcome=outcome,
-        job_id=accepted.job_id,
-        status_url=status_url(accepted.job_id),
+        product_id=imported.product_id,
+        status=ItemStatus.DONE if imported.finished else ItemStatus.PENDING,
+        outcome=imported.outcome,
+        job_id=imported.job_id,
+        status_url=status_url(imported.job_id),
     )
 
 

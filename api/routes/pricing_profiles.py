@@ -10,8 +10,8 @@ from api.auth import AUTH_RESPONSES, ApiKeyAccess
 from api.deps import SessionDep
 from api.problems import unprocessable
 from schemas.pricing_profiles import PricingProfileCreate, PricingProfileRead, PricingProfileUpdate
-from services import pricing_store
-from services.pricing_store import (
+from services.pricing import store as pricing_store
+from services.pricing.store import (
     DefaultProfileRequired,
     InvalidProfileValues,
     ProfileFields,
@@ -46,7 +46,7 @@ def _refuse(exc: Exception) -> NoReturn:
 @router.get("", response_model=list[PricingProfileRead])
 def list_profiles(session: SessionDep) -> list[PricingProfileRead]:
     """Every profile: the default first, then by name."""
-    return [PricingProfileRead.from_row(row) for row in pricing_store.list_profiles(session)]
+    return [pricing_store.profile_read(row) for row in pricing_store.list_profiles(session)]
 
 
 @router.post(
@@ -60,7 +60,7 @@ def create_profile(body: PricingProfileCreate, session: SessionDep) -> PricingPr
         row = pricing_store.create_profile(session, cast(ProfileFields, body.model_dump()))
     except (InvalidProfileValues, ProfileNameTaken) as exc:
         _refuse(exc)
-    answer = PricingProfileRead.from_row(row)
+    answer = pricing_store.profile_read(row)
     session.commit()
     return answer
 
@@ -68,7 +68,7 @@ def create_profile(body: PricingProfileCreate, session: SessionDep) -> PricingPr
 @router.get("/{profile_id}", response_model=PricingProfileRead, responses=NOT_FOUND)
 def get_profile(profile_id: ProfileId, session: SessionDep) -> PricingProfileRead:
     try:
-        return PricingProfileRead.from_row(pricing_store.get_profile(session, profile_id))
+        return pricing_store.profile_read(pricing_store.get_profile(session, profile_id))
     except ProfileNotFound as exc:
         _refuse(exc)
 
@@ -87,7 +87,7 @@ def update_profile(
         row = pricing_store.update_profile(session, profile_id, changes)
     except (ProfileNotFound, InvalidProfileValues, ProfileNameTaken, DefaultProfileRequired) as exc:
         _refuse(exc)
-    answer = PricingProfileRead.from_row(row)
+    answer = pricing_store.profile_read(row)
     session.commit()
     return answer
 
@@ -114,6 +114,6 @@ def make_default(profile_id: ProfileId, session: SessionDep) -> PricingProfileRe
         row = pricing_store.set_default(session, profile_id)
     except ProfileNotFound as exc:
         _refuse(exc)
-    answer = PricingProfileRead.from_row(row)
+    answer = pricing_store.profile_read(row)
     session.commit()
     return answer

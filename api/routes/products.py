@@ -12,9 +12,10 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from api.auth import AUTH_RESPONSES, ApiKeyAccess
 from api.deps import SessionDep
 from schemas.products import ProductDeleted, ProductDetail, ProductExplanation, ProductPage, ProductStats
-from services import explanations, products
-from services.normalize import MARKETPLACES
-from services.products import ProductFilters
+from services.marketplaces import MARKETPLACES
+from services.products import queries as products
+from services.products import views as explanations
+from services.products.queries import ProductFilters
 
 # GETs need a read key, every other method a write key (api/auth.py).
 router = APIRouter(

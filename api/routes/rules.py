@@ -10,8 +10,9 @@ from api.auth import AUTH_RESPONSES, ApiKeyAccess
 from api.deps import SessionDep
 from api.problems import unprocessable
 from schemas.rules import FieldRead, RuleCreate, RuleRead, RuleUpdate, TemplateCreate, TemplateRead
-from services import rule_store
-from services.rule_store import (
+from services.rules import FIELDS, OPERATORS_BY_KIND, Action, RuleType
+from services.rules import store as rule_store
+from services.rules.store import (
     FieldProblem,
     GlobalTemplateReadOnly,
     InvalidRuleValues,
@@ -21,7 +22,6 @@ from services.rule_store import (
     TemplateKeyTaken,
     TemplateNotFound,
 )
-from services.rules import FIELDS, OPERATORS_BY_KIND, Action, RuleType
 
 # GETs need a read key, every other method a write key (api/auth.py).
 router = APIRouter(prefix="/api/rules", tags=["rules"], dependencies=[ApiKeyAccess], responses=AUTH_RESPONSES)

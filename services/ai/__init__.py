@@ -1,4 +1,6 @@
-"""AI listing copy: prompts, checks and grounding are pure; the chat model is a seam (`chat.ChatModel`).
+"""AI listing copy: prompts, checks and grounding are pure; the chat model is a seam (`chat.ChatModel`),
+the Groq SDK behind it (client, limiter, factory). Imports normalize, marketplaces and the platform;
+the optimize stage and the on-demand copy (services.pipeline) use it.
 
 Each module's docstring states its rules: prompts (instructions apart from the untrusted data, injection
 text stripped), checks (reading and checking the model's answer), grounding (the −1…+1 score),

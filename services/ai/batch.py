@@ -50,8 +50,8 @@ from services.ai.prompts import (
     prompt_data,
     rule_lines,
 )
+from services.marketplaces import BUILT_IN_LANGUAGES, Languages, rules_for
 from services.normalize.descriptions import clean_description
-from services.normalize.marketplaces import rules_for
 
 _FENCE_RE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL | re.IGNORECASE)  # as parse_copy's
 
@@ -66,10 +66,12 @@ class CopyRequest:
     fallback_description_html: str
 
 
-def build_batch_messages(sources: Sequence[tuple[str, SourceProduct]], marketplace: str) -> list[ChatMessage]:
+def build_batch_messages(
+    sources: Sequence[tuple[str, SourceProduct]], marketplace: str, languages: Languages = BUILT_IN_LANGUAGES
+) -> list[ChatMessage]:
     """The system message (instructions) and the user message (every product's DATA with its id).
     KeyError for an unknown marketplace."""
-    rules = rules_for(marketplace)
+    rules = rules_for(marketplace, languages)
     system = [
         f"You write the listing copy of several products for the marketplace {rules.name} "
         f"({rules.marketplace}), each product on its own.",
@@ -142,7 +144,8 @@ def write_batch(
             for request in requests
         ]
 
-    messages = build_batch_messages([(request.id, request.source) for request in requests], marketplace)
+    sources = [(request.id, request.source) for request in requests]
+    messages = build_batch_messages(sources, marketplace, copywriter.languages)
     count = len(requests)
     try:
         answer = copywriter.model.complete_json(
@@ -183,7 +186,7 @@ class _Item:
         self.model = answer.model or self.model
 
     def review(self, content: str, marketplace: str) -> Review:
-        review = review_answer(content, self.request.source, marketplace)
+        review = review_answer(content, self.request.source, marketplace, self.copywriter.languages)
         if review.grounding is not None:
             self.grounding = review.grounding.score
         return review
@@ -196,7 +199,13 @@ class _Item:
         self.attempts += 1
         source = self.request.source
         previous = part if isinstance(part, str) else None  # no item of its own: nothing to show
-        messages = build_messages(source, marketplace, repair=review.problems, previous=previous)
+        messages = build_messages(
+            source,
+            marketplace,
+            repair=review.problems,
+            previous=previous,
+            languages=self.copywriter.languages,
+        )
         try:
             answer = self.copywriter.model.complete_json(
                 messages, model=self.copywriter.model_name, max_tokens=self.copywriter.max_tokens

@@ -37,9 +37,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from services.ai.prompts import SourceProduct, find_injections
+from services.marketplaces import check_title
 from services.normalize.descriptions import ACRONYMS, clean_description
 from services.normalize.extract import KNOWN_BRANDS
-from services.normalize.marketplaces import check_title
 from services.normalize.units import find_quantities, parse_quantity
 
 _FENCE_RE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL | re.IGNORECASE)

@@ -29,8 +29,8 @@ from services.ai.chat import ChatModel, ChatUnavailable
 from services.ai.checks import AiCopy, check_copy, parse_copy
 from services.ai.grounding import Grounding, grounding_problem, grounding_score
 from services.ai.prompts import PROMPT_VERSION, SourceProduct, build_messages
+from services.marketplaces import BUILT_IN_LANGUAGES, Languages, rules_for
 from services.normalize.descriptions import clean_description
-from services.normalize.marketplaces import rules_for
 
 AiStatus = Literal["optimized", "fallback"]
 MAX_ATTEMPTS = 2  # the first answer and one repair
@@ -62,7 +62,9 @@ class Review:
     grounding: Grounding | None = None
 
 
-def review_answer(content: str, source: SourceProduct, marketplace: str) -> Review:
+def review_answer(
+    content: str, source: SourceProduct, marketplace: str, languages: Languages = BUILT_IN_LANGUAGES
+) -> Review:
     """The answer parsed, checked and scored (module docstring, step 2)."""
     parsed = parse_copy(content)
     if isinstance(parsed, list):
@@ -70,7 +72,7 @@ def review_answer(content: str, source: SourceProduct, marketplace: str) -> Revi
     copy = AiCopy(title=" ".join(parsed.title.split()), description_html=parsed.description_html)
     problems = check_copy(copy, source, marketplace)
     text = clean_description(copy.description_html, brand=source.brand).text
-    grounding = grounding_score(f"{copy.title}\n{text}", source, rules_for(marketplace).language)
+    grounding = grounding_score(f"{copy.title}\n{text}", source, rules_for(marketplace, languages).language)
     if (problem := grounding_problem(grounding)) is not None:
         problems.append(problem)
     return Review(copy, problems, grounding)
@@ -86,8 +88,10 @@ class Copywriter:
         model_name: str,
         max_tokens: int = 600,
         prompt_version: str = PROMPT_VERSION,
+        languages: Languages = BUILT_IN_LANGUAGES,
     ) -> None:
         self.prompt_version = prompt_version  # a setting: bumping it has every copy written again
+        self.languages = languages  # where MARKETPLACE_LANGUAGES differs from a marketplace's own
         self._model = model
         self._model_name = model_name
         self._max_tokens = max_tokens
@@ -142,7 +146,9 @@ class Copywriter:
 
         while attempts < MAX_ATTEMPTS:
             attempts += 1
-            messages = build_messages(source, marketplace, repair=problems, previous=previous)
+            messages = build_messages(
+                source, marketplace, repair=problems, previous=previous, languages=self.languages
+            )
             try:
                 answer = self._model.complete_json(
                     messages, model=self._model_name, max_tokens=self._max_tokens
@@ -154,7 +160,7 @@ class Copywriter:
             prompt_tokens += answer.prompt_tokens
             completion_tokens += answer.completion_tokens
             answered_by = answer.model or answered_by
-            review = review_answer(answer.content, source, marketplace)
+            review = review_answer(answer.content, source, marketplace, self.languages)
             if review.grounding is not None:
                 grounding = review.grounding.score
             if review.copy is not None and not review.problems:

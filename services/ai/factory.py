@@ -10,21 +10,24 @@ from typing import TYPE_CHECKING
 from services.ai.client import GroqChatModel
 from services.ai.copywriter import Copywriter
 from services.ai.limiter import SharedRateLimiter
+from services.marketplaces import check_languages
 
 if TYPE_CHECKING:
     from redis import Redis
 
-    from services.settings import Settings
+    from services.platform.settings import Settings
 
 
 def build_copywriter(
-    settings: Settings, redis: Redis, *, model: str, max_wait_seconds: float | None = None
+    settings: Settings, redis: Redis | None, *, model: str, max_wait_seconds: float | None = None
 ) -> Copywriter | None:
     """A copywriter for `model` (the bulk model for jobs, the main one for single products), or None
     without a key. `max_wait_seconds` bounds one call's wait (default: the setting)."""
     key = settings.groq_api_key.get_secret_value()
     if not key:
         return None
+    if redis is None:
+        raise ValueError("a copywriter needs Redis: the account's rate limits are shared through it")
     limiter = SharedRateLimiter.for_model(
         redis,
         model,
@@ -38,4 +41,9 @@ def build_copywriter(
         max_wait_seconds=settings.groq_max_wait_seconds if max_wait_seconds is None else max_wait_seconds,
         limiter=limiter,
     )
-    return Copywriter(chat, model_name=model, prompt_version=settings.ai_prompt_version)
+    return Copywriter(
+        chat,
+        model_name=model,
+        prompt_version=settings.ai_prompt_version,
+        languages=check_languages(settings.marketplace_languages),
+    )

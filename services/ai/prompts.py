@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.ai.chat import ChatMessage
+from services.marketplaces import BUILT_IN_LANGUAGES, Languages, MarketplaceRules, rules_for
 from services.normalize.descriptions import ALLOWED_TAGS
-from services.normalize.marketplaces import MarketplaceRules, rules_for
 from services.normalize.product import NormalizedProduct
 
 PROMPT_VERSION = "1"
@@ -222,11 +222,16 @@ def bound_text(text: str, limit: int) -> str:
 
 
 def build_messages(
-    source: SourceProduct, marketplace: str, *, repair: list[str] | None = None, previous: str | None = None
+    source: SourceProduct,
+    marketplace: str,
+    *,
+    repair: list[str] | None = None,
+    previous: str | None = None,
+    languages: Languages = BUILT_IN_LANGUAGES,
 ) -> list[ChatMessage]:
     """The system message (instructions), the user message (the DATA), and for a repair the previous
     answer and the problems to fix. KeyError for an unknown marketplace."""
-    rules = rules_for(marketplace)
+    rules = rules_for(marketplace, languages)
     messages = [
         ChatMessage("system", system_prompt(rules)),
         ChatMessage("user", data_message(source)),

@@ -16,7 +16,8 @@ from typing import Any
 
 import orjson
 
-from schemas.product import ProductIn
+from services.imports.product import ProductIn
+from services.marketplaces import DEFAULT_MARKETPLACES, fit_title, rules_for
 from services.normalize.descriptions import CleanDescription, CleanImages, clean_description, clean_images
 from services.normalize.extract import (
     Spec,
@@ -26,7 +27,6 @@ from services.normalize.extract import (
     extract_specifications,
 )
 from services.normalize.gtin import GtinCheck, check_gtin
-from services.normalize.marketplaces import DEFAULT_MARKETPLACES, fit_title, rules_for
 from services.normalize.titles import clean_title
 
 

@@ -1,9 +1,11 @@
 """Pricing: choose a product's price from a seller's profile, competitors and exchange rates.
 
-Pure functions over Decimals: no I/O, no database, the same input always gives the same decision.
-Each module's docstring states its rules: profiles (what a profile may say), competitors (which
-offers count and which are outliers), engine (the order of the steps, the statuses), rounding
-(charm endings) and money (rates against EUR, amounts written as "1 249,00 PLN").
+Pure functions over Decimals: no I/O, no database, the same input always gives the same decision;
+the profiles' store (store.py) is the one module that reads and writes rows. Imports marketplaces,
+schemas and models. Each module's docstring states its rules: parse (scraped prices such as
+"1 299,99 zł"), profiles (what a profile may say), competitors (which offers count and which are
+outliers), engine (the order of the steps, the statuses), rounding (charm endings) and money (rates
+against EUR, amounts written as "1 249,00 PLN").
 """
 
 from services.pricing.competitors import CompetitorOffer, EvaluatedOffer, clean_competitors

@@ -1,6 +1,7 @@
 """A seller's pricing profile: how a product's price is chosen and the bounds it must keep.
 
-Rules a profile must follow (PricingProfile refuses anything else, naming every problem at once):
+Rules a profile must follow (PricingProfile refuses anything else, naming every problem at once,
+each a ``Problem`` with the field it is about as data):
 
 * ``strategy`` is one of "follow_lowest", "markup_cost" or "markup_source";
   ``fallback_strategy`` is None or another of them, different from ``strategy``.
@@ -29,12 +30,27 @@ _HUNDRED = Decimal(100)
 _ONE = Decimal(1)
 
 
-class InvalidProfile(ValueError):
-    """The profile cannot price anything; ``problems`` lists why, in words a seller understands."""
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One reason a profile is refused: ``loc``, the field's path ("min_price",) or
+    ("marketplace_fees", "ebay_de"), and ``message``, why. The API answers with ``loc`` as it is,
+    so rewording a message never moves a problem to another field."""
 
-    def __init__(self, name: object, problems: list[str]) -> None:
+    loc: tuple[str, ...]
+    message: str
+
+
+class InvalidProfile(ValueError):
+    """The profile cannot price anything; ``problems`` lists why, each with its field, in words a
+    seller understands."""
+
+    def __init__(self, name: object, problems: list[Problem]) -> None:
         self.problems = problems
-        super().__init__(f"pricing profile {name!r} is not valid: {'; '.join(problems)}")
+        super().__init__(f"pricing profile {name!r} is not valid: {'; '.join(self.messages)}")
+
+    @property
+    def messages(self) -> list[str]:
+        return [problem.message for problem in self.problems]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,14 +90,14 @@ class PricingProfile:
         if problems := self.problems():
             raise InvalidProfile(self.name, problems)
 
-    def problems(self) -> list[str]:
-        """Everything that makes this profile unusable, in words for the seller; empty when valid."""
+    def problems(self) -> list[Problem]:
+        """Everything that makes this profile unusable, each with its field; empty when valid."""
         problems = []
         if not isinstance(self.name, str) or not self.name.strip():
-            problems.append("name must not be empty")
+            problems.append(Problem(("name",), "name must not be empty"))
         problems += _strategy_problems(self.strategy, self.fallback_strategy)
         if problem := currency_problem("currency", self.currency):
-            problems.append(problem)
+            problems.append(Problem(("currency",), problem))
         checks: list[tuple[str, Decimal | None, bool, Decimal | None, int | None]] = [
             # field, value, must be above zero, must be below, most decimal places
             ("markup_percent", self.markup_percent, False, None, None),
@@ -98,14 +114,17 @@ class PricingProfile:
             if value is None and field in optional:
                 continue
             if problem := number_problem(field, value, positive=positive, below=below, places=places):
-                problems.append(problem)
-        bounds_usable = not any(p.startswith(("min_price", "max_price")) for p in problems)
+                problems.append(Problem((field,), problem))
+        bounds_usable = not any(p.loc in (("min_price",), ("max_price",)) for p in problems)
         minimum, maximum = self.min_price, self.max_price
         if bounds_usable and minimum is not None and maximum is not None and minimum > maximum:
             currency = self.currency if isinstance(self.currency, str) else ""
             problems.append(
-                f"min_price {format_money(minimum, currency)} is above "
-                f"max_price {format_money(maximum, currency)}"
+                Problem(
+                    ("min_price",),
+                    f"min_price {format_money(minimum, currency)} is above "
+                    f"max_price {format_money(maximum, currency)}",
+                )
             )
         return problems
 
@@ -132,13 +151,15 @@ def in_currency(profile: PricingProfile, currency: str, rates: ExchangeRates) ->
     )
 
 
-def _strategy_problems(strategy: object, fallback: object) -> list[str]:
+def _strategy_problems(strategy: object, fallback: object) -> list[Problem]:
     known = ", ".join(STRATEGIES)
     problems = []
     if strategy not in STRATEGIES:
-        problems.append(f"unknown strategy {strategy!r}: use one of {known}")
+        problems.append(Problem(("strategy",), f"unknown strategy {strategy!r}: use one of {known}"))
     if fallback is not None and fallback not in STRATEGIES:
-        problems.append(f"unknown fallback_strategy {fallback!r}: use one of {known} or none")
+        message = f"unknown fallback_strategy {fallback!r}: use one of {known} or none"
+        problems.append(Problem(("fallback_strategy",), message))
     elif fallback is not None and fallback == strategy:
-        problems.append(f"fallback_strategy must differ from the strategy (both are {strategy})")
+        message = f"fallback_strategy must differ from the strategy (both are {strategy})"
+        problems.append(Problem(("fallback_strategy",), message))
     return problems

@@ -43,23 +43,25 @@ Rules of evaluation:
 * Numbers in the facts may be int, float or Decimal; a Decimal is compared with the condition's
   value as written ("10.1" stays 10.1, not the float nearest to it).
 
-Rules of validation (``condition_problems`` names every problem at once, with its path, such as
-"conditions.all[1].op: unknown operator 'contians'; use one of eq, ne, ..."):
+Rules of validation (``condition_problems`` names every problem at once, each a ``Problem`` with
+its path as data, ``loc`` ("conditions", "all", 1, "op"), and a message that starts with the same
+path in words, such as "conditions.all[1].op: unknown operator 'contians'; use one of eq, ne, ..."):
 
 * Unknown fields, operators and keys are refused, and so is a value that does not fit the field's
   kind and the operator; blank texts are refused (``missing`` is how to ask for no value).
 * Rules arrive over an HTTP API, so their size is bounded: at most ``MAX_DEPTH`` levels (the
   outermost condition is level 1), ``MAX_LEAVES`` leaves, ``MAX_LIST_VALUES`` values in a list and
   ``MAX_TEXT_VALUE`` characters in a text.
-* Patterns must compile, have at most ``MAX_PATTERN`` characters, and are refused when they could
-  backtrack for seconds. Limiting the pattern and the text is not enough: ``.*.*x`` took 18 s on
-  2,000 letters, ``(a+)+x`` 30 ms on 18, ``a?`` 17 times then ``a`` 17 times 3.7 s on 200. So a
-  pattern may not repeat a group that itself repeats or has alternatives (``(a+)+``, ``(a|ab)*``,
-  ``(.|\\s)+``), nor use back-references or conditionals; it may hold at most ``MAX_OPEN_REPEATS``
-  open-ended repeats (``*``, ``+``, ``{n,}``, ``{n,m}`` of more than 10 choices), and few optional,
-  counted or alternative parts beside them (``_PatternShape`` says how many). The worst patterns
-  left (``a?a?.*.*x``, ``\\w+\\s?\\w*\\s?x``) took 75-90 ms on 200 identical letters; an ordinary
-  pattern on a title takes 1-3 µs.
+* Patterns have at most ``MAX_PATTERN`` characters and must compile with RE2 (google-re2), the
+  engine that matches them: it runs in time linear in the text whatever the pattern, so
+  ``(a+)+$`` or ``.*.*x`` are as safe as ``sony``. RE2 has no back-references (``\\1``,
+  ``(?P=name)``), look-around (``(?=...)``, ``(?<!...)``), conditionals, possessive repeats or
+  atomic groups, and writes the end of the text ``\\z`` (or ``$``), not ``\\Z``: such patterns are
+  refused, naming what is not supported. RE2's classes know only ASCII, so a pattern's ``\\w`` and
+  ``\\W`` are given to it as letters, digits and "_" of any script (``\\w+`` matches "żel", as in
+  Python's ``re``); its ``\\b`` cannot be, so a ``\\b`` in a pattern that holds a letter outside
+  ASCII is refused, naming the way to write it (``(^|\\PL)żel(\\PL|$)``); ``\\d`` and ``\\s`` stay
+  ASCII digits and spaces. Syntax: https://github.com/google/re2/wiki/Syntax.
 """
 
 from __future__ import annotations
@@ -68,11 +70,14 @@ import difflib
 import math
 import operator
 import re
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Literal, get_args
+
+import re2
 
 from services.rules.fields import FIELDS, FieldKind
 
@@ -119,22 +124,17 @@ MAX_LEAVES = 100
 MAX_LIST_VALUES = 500
 MAX_TEXT_VALUE = 500
 MAX_PATTERN = 200
-MAX_OPEN_REPEATS = 2
 MATCH_TEXT_LIMIT = 200  # the longest title any marketplace we list on takes (Amazon's)
 MAX_PROBLEMS = 50  # a broken rule of 100 leaves should not answer with a thousand lines
 
 _COMBINATORS = ("all", "any", "not")
 _LEAF_KEYS = ("field", "op", "value")
-_BIG_REPEAT = 10  # {n,m} with more choices than this counts as open-ended
-# The ways a pattern's repeats may share out a text (see _PatternShape): two open-ended repeats
-# with two optional parts between them ("\d+\s?[.,]?\d*") pass, and so do six optional parts.
-_MAX_WAYS = 4 * MATCH_TEXT_LIMIT**2
-_MAX_CHOICES = 64
 _SHOWN_TEXT = 60  # characters of a text quoted in a reason
 _SHOWN_VALUES = 5  # values of a list named in a reason
 
 Facts = Mapping[str, Any]
 Number = int | float | Decimal
+Loc = tuple[str | int, ...]
 
 # What a leaf's value must be, by the field's kind and the operator.
 Shape = Literal["number", "text", "bool", "numbers", "texts", "pattern", "nothing"]
@@ -161,18 +161,40 @@ def _shape(kind: FieldKind, op: Operator) -> Shape:
     return "number" if kind == "number" else "text"
 
 
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One reason something is refused: ``loc``, the path of what is wrong, and ``message``, why.
+
+    ``loc`` is data, such as ("conditions", "all", 1, "op") or ("weight",): the API answers with it
+    as it is, so rewording a message never moves a problem. A condition's message starts with the
+    same path in words ("conditions.all[1].op: ..."), written from ``loc`` by ``loc_text``.
+    """
+
+    loc: Loc
+    message: str
+
+
+def loc_text(loc: Loc) -> str:
+    """A path as a message names it: ("conditions", "all", 1, "op") → "conditions.all[1].op"."""
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
+
+
 class InvalidConditions(ValueError):
     """The conditions cannot be used; ``problems`` lists why, each with the path it is about."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
-        super().__init__(f"conditions are not valid: {'; '.join(problems)}")
+        super().__init__(f"conditions are not valid: {'; '.join(self.messages)}")
+
+    @property
+    def messages(self) -> list[str]:
+        return [problem.message for problem in self.problems]
 
 
-def condition_problems(conditions: object) -> list[str]:
-    """Every problem of the conditions, in words for the seller; empty when they are valid."""
+def condition_problems(conditions: object) -> list[Problem]:
+    """Every problem of the conditions, with its path and in words for the seller; empty when valid."""
     checker = _Checker()
-    checker.node(conditions, "conditions", 1)
+    checker.node(conditions, ("conditions",), 1)
     return checker.problems
 
 
@@ -203,10 +225,12 @@ class CompiledCondition:
 
 # --- validation ---------------------------------------------------------------------------------
 
+_ROOT: Loc = ("conditions",)
+
 
 class _Checker:
     def __init__(self) -> None:
-        self.problems: list[str] = []
+        self.problems: list[Problem] = []
         self.leaves = 0
         self.too_deep = False
 
@@ -214,102 +238,106 @@ class _Checker:
     def full(self) -> bool:
         return len(self.problems) >= MAX_PROBLEMS or self.leaves > MAX_LEAVES
 
-    def add(self, problem: str) -> None:
+    def add(self, loc: Loc, problem: str) -> None:
+        """Record ``problem`` about ``loc``; its message starts with the path in words."""
         if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append(problem)
+            self.problems.append(Problem(loc, f"{loc_text(loc)}: {problem}"))
             if len(self.problems) == MAX_PROBLEMS:
-                self.problems.append("conditions: too many problems to list them all; fix these first")
+                self.problems.append(
+                    Problem(_ROOT, f"{loc_text(_ROOT)}: too many problems to list them all; fix these first")
+                )
 
-    def node(self, node: object, path: str, depth: int) -> None:
+    def node(self, node: object, loc: Loc, depth: int) -> None:
         if self.full:
             return
         if depth > MAX_DEPTH:
             # Reported once: every branch below would say the same.
             if not self.too_deep:
                 self.too_deep = True
-                self.add(
-                    f'{path}: nested too deep; "all", "any" and "not" may nest at most {MAX_DEPTH} levels'
-                )
+                self.add(loc, f'nested too deep; "all", "any" and "not" may nest at most {MAX_DEPTH} levels')
             return
         if not isinstance(node, Mapping):
-            self.add(f'{path}: must be an object with "all", "any", "not" or "field", got {_shown(node)}')
+            self.add(loc, f'must be an object with "all", "any", "not" or "field", got {_shown(node)}')
             return
         keys = list(node)
         combinators = [key for key in keys if key in _COMBINATORS]
         if combinators:
             if len(keys) > 1:
                 self.add(
-                    f'{path}: an object holds one of "all", "any" or "not" and nothing beside it, '
-                    f"got {_keys(keys)}"
+                    loc,
+                    f'an object holds one of "all", "any" or "not" and nothing beside it, got {_keys(keys)}',
                 )
                 return
             key = combinators[0]
             if key == "not":
-                self.node(node[key], f"{path}.not", depth + 1)
+                self.node(node[key], (*loc, "not"), depth + 1)
                 return
             children = node[key]
             if not isinstance(children, list | tuple) or not children:
-                self.add(f"{path}.{key}: must be a non-empty list of conditions, got {_shown(children)}")
+                self.add((*loc, key), f"must be a non-empty list of conditions, got {_shown(children)}")
                 return
             for index, child in enumerate(children):
-                self.node(child, f"{path}.{key}[{index}]", depth + 1)
+                self.node(child, (*loc, key, index), depth + 1)
             return
         if not any(key in _LEAF_KEYS for key in keys):
             found = f"got {_keys(keys)}" if keys else "got an empty object"
-            self.add(f'{path}: give "field", "op" and "value", or one of "all", "any", "not"; {found}')
+            self.add(loc, f'give "field", "op" and "value", or one of "all", "any", "not"; {found}')
             return
         self.leaves += 1
         if self.leaves > MAX_LEAVES:
             self.add(
-                f"conditions: more than {MAX_LEAVES} conditions; a rule may hold at most {MAX_LEAVES} "
-                "(split it into several rules)"
+                _ROOT,
+                f"more than {MAX_LEAVES} conditions; a rule may hold at most {MAX_LEAVES} "
+                "(split it into several rules)",
             )
             return
-        self.leaf(node, path)
+        self.leaf(node, loc)
 
-    def leaf(self, node: Mapping[Any, Any], path: str) -> None:
+    def leaf(self, node: Mapping[Any, Any], loc: Loc) -> None:
         for key in node:
             if key not in _LEAF_KEYS:
-                self.add(f'{path}: unknown key {key!r}; a condition has "field", "op" and "value"')
+                self.add(loc, f'unknown key {key!r}; a condition has "field", "op" and "value"')
         field, op = node.get("field"), node.get("op")
         kind: FieldKind | None = None
         if "field" not in node:
-            self.add(f'{path}: "field" is missing; use one of {", ".join(FIELDS)}')
+            self.add(loc, f'"field" is missing; use one of {", ".join(FIELDS)}')
         elif not isinstance(field, str):
-            self.add(f"{path}.field: must be a field name such as 'price', got {_shown(field)}")
+            self.add((*loc, "field"), f"must be a field name such as 'price', got {_shown(field)}")
         elif field not in FIELDS:
             hint = _did_you_mean(field, FIELDS)
-            self.add(f"{path}.field: unknown field {field!r}{hint}; use one of {', '.join(FIELDS)}")
+            self.add((*loc, "field"), f"unknown field {field!r}{hint}; use one of {', '.join(FIELDS)}")
         else:
             kind = FIELDS[field].kind
         if "op" not in node:
             known = OPERATORS if kind is None else OPERATORS_BY_KIND[kind]
-            self.add(f'{path}: "op" is missing; use one of {", ".join(known)}')
+            self.add(loc, f'"op" is missing; use one of {", ".join(known)}')
             return
         if not isinstance(op, str) or op not in OPERATORS:
             hint = _did_you_mean(op, OPERATORS) if isinstance(op, str) else ""
-            self.add(f"{path}.op: unknown operator {_shown_key(op)}{hint}; use one of {', '.join(OPERATORS)}")
+            self.add(
+                (*loc, "op"), f"unknown operator {_shown_key(op)}{hint}; use one of {', '.join(OPERATORS)}"
+            )
             return
         if kind is None:
             return  # without a known field, neither the operator nor the value can be judged
         allowed = OPERATORS_BY_KIND[kind]
         if op not in allowed:
             self.add(
-                f"{path}.op: {op} does not apply to {field}, {_KIND_WORDS[kind]}; "
-                f"use one of {', '.join(allowed)}"
+                (*loc, "op"),
+                f"{op} does not apply to {field}, {_KIND_WORDS[kind]}; use one of {', '.join(allowed)}",
             )
             return
         shape = _shape(kind, op)
-        value_path = f"{path}.value"
+        value_loc = (*loc, "value")
         if shape == "nothing":
             if node.get("value") is not None:
-                self.add(f'{value_path}: {op} takes no value; remove "value"')
+                self.add(value_loc, f'{op} takes no value; remove "value"')
             return
         if "value" not in node:
-            self.add(f'{path}: "value" is missing; {field} {op} needs {_EXPECTED[shape]}')
+            self.add(loc, f'"value" is missing; {field} {op} needs {_EXPECTED[shape]}')
             return
-        for problem in _value_problems(node["value"], shape, f"{field} {op}"):
-            self.add(f"{value_path}{problem}")
+        for inner, problem in _value_problems(node["value"], shape, f"{field} {op}"):
+            self.add((*value_loc, *inner), problem)
 
 
 _KIND_WORDS: Mapping[FieldKind, str] = {
@@ -320,36 +348,53 @@ _KIND_WORDS: Mapping[FieldKind, str] = {
 }
 
 
-def _value_problems(value: object, shape: Shape, what: str, *, in_list: bool = False) -> list[str]:
-    """Problems of a leaf's value, each starting with ": " or "[i]: " to follow the value's path."""
+def _value_problems(
+    value: object, shape: Shape, what: str, *, in_list: bool = False
+) -> list[tuple[tuple[int, ...], str]]:
+    """Problems of a leaf's value, each with its path inside the value: () or (index,)."""
     if shape in ("numbers", "texts"):
         if not isinstance(value, list | tuple) or not value:
-            return [f": {what} needs {_EXPECTED[shape]}, got {_shown(value)}"]
+            return [((), f"{what} needs {_EXPECTED[shape]}, got {_shown(value)}")]
         if len(value) > MAX_LIST_VALUES:
-            return [f": at most {MAX_LIST_VALUES} values, got {len(value)}"]
+            return [((), f"at most {MAX_LIST_VALUES} values, got {len(value)}")]
         item_shape: Shape = "number" if shape == "numbers" else "text"
         return [
-            f"[{index}]{problem}"
+            ((index, *inner), problem)
             for index, item in enumerate(value)
-            for problem in _value_problems(item, item_shape, "each value", in_list=True)
+            for inner, problem in _value_problems(item, item_shape, "each value", in_list=True)
         ]
     if shape == "number":
         if isinstance(value, bool) or not isinstance(value, int | float):
-            return [f": {what} needs a number, got {_shown(value)}"]
+            return [((), f"{what} needs a number, got {_shown(value)}")]
         if isinstance(value, float) and not math.isfinite(value):
-            return [f": {what} needs a finite number, got {value}"]
+            return [((), f"{what} needs a finite number, got {value}")]
         return []
     if shape == "bool":
-        return [] if isinstance(value, bool) else [f": {what} needs true or false, got {_shown(value)}"]
+        return [] if isinstance(value, bool) else [((), f"{what} needs true or false, got {_shown(value)}")]
     if not isinstance(value, str):
-        return [f": {what} needs {_EXPECTED[shape]}, got {_shown(value)}"]
+        return [((), f"{what} needs {_EXPECTED[shape]}, got {_shown(value)}")]
     if not value.strip():
-        return [": must not be empty" if in_list else ': must not be empty; use "op": "missing" for no value']
+        return [
+            ((), "must not be empty" if in_list else 'must not be empty; use "op": "missing" for no value')
+        ]
     if shape == "pattern":
-        return [f": {problem}" for problem in pattern_problems(value)]
+        return [((), problem) for problem in pattern_problems(value)]
     if len(value) > MAX_TEXT_VALUE:
-        return [f": at most {MAX_TEXT_VALUE} characters, got {len(value)}"]
+        return [((), f"at most {MAX_TEXT_VALUE} characters, got {len(value)}")]
     return []
+
+
+# --- patterns -----------------------------------------------------------------------------------
+
+
+def _re2_options() -> Any:
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False  # a seller's typo is a 422, not a line on the server's stderr
+    return options
+
+
+_RE2_OPTIONS = _re2_options()
 
 
 def pattern_problems(pattern: str) -> list[str]:
@@ -357,158 +402,135 @@ def pattern_problems(pattern: str) -> list[str]:
     if len(pattern) > MAX_PATTERN:
         return [f"a regular expression may have at most {MAX_PATTERN} characters, got {len(pattern)}"]
     try:
-        re.compile(pattern, re.IGNORECASE)
-    except re.error as error:
-        return [f"not a valid regular expression: {error.msg} at position {error.pos}"]
-    return _PatternShape(pattern).problems()
+        compile_pattern(pattern)
+    except re2.error as error:
+        return [_re2_problem(pattern, error)]
+    except _AsciiWordBoundary as problem:
+        return [str(problem)]
+    return []
 
 
-_QUANTIFIER_RE = re.compile(r"\{(\d*)(,?)(\d*)\}")
+_WORD = r"\pL\pN_"  # a word character of any script, as Python's re reads \w in text
 
 
-@dataclass(slots=True)
-class _Group:
-    variable: bool = False  # holds a repeat that varies, or alternatives
-    alternatives: int = 1
+class _AsciiWordBoundary(ValueError):
+    pass
 
 
-class _PatternShape:
-    """Reads a pattern that compiles, to find the shapes that make backtracking explode.
-
-    * For each open group: whether it holds a variable repeat or an alternation. Such a group
-      repeated again ("(a+)+") can match the same text in exponentially many ways.
-    * The ways the repeats can share out a text, at most: the product of the choices of the
-      bounded ones and of the alternatives (2 for "?", m - n + 1 for "{n,m}", k for k alternatives;
-      at most 64) times the text's length for each open-ended one. "a?" seven times is 128 ways
-      (refused: "a?" 17 times took 3.7 s, "(?:a|a)" 16 times 0.4 s), and "a?a?a?.*.*x" 8 × 200²
-      (refused: twice the worst accepted, "a?a?.*.*x", 90 ms on 200 letters).
-    """
-
-    def __init__(self, pattern: str) -> None:
-        self.pattern = pattern
-        self.found: list[str] = []
-        self.open_repeats = 0
-        self.choices = 1  # the product of the bounded repeats' choices, capped
-        self.stack = [_Group()]  # the open groups, the pattern itself first
-
-    def problems(self) -> list[str]:
-        pattern, index = self.pattern, 0
-        while index < len(pattern):
-            index, closed = self._atom(index)
-            index = self._quantifier(index, closed)
-        self._choose(self.stack[0].alternatives)
-        if self.open_repeats > MAX_OPEN_REPEATS:
-            self._add(
-                f"at most {MAX_OPEN_REPEATS} open-ended repeats (*, +, {{n,}}) in a pattern, got "
-                f"{self.open_repeats}: matching could take very long; use contains_any or several rules"
-            )
-        elif self.choices > _MAX_CHOICES or self.choices * MATCH_TEXT_LIMIT**self.open_repeats > _MAX_WAYS:
-            self._add(
-                "too many optional, counted or alternative parts (?, {n,m}, |) in the pattern: "
-                "matching could take very long; use contains_any or several rules"
-            )
-        return self.found
-
-    def _add(self, problem: str) -> None:
-        if problem not in self.found:
-            self.found.append(problem)
-
-    def _atom(self, index: int) -> tuple[int, bool | None]:
-        """The index after the atom at ``index``; for a closing group, whether it was variable."""
-        pattern, char = self.pattern, self.pattern[index]
-        if char == "\\":
-            if pattern[index + 1 : index + 2] in tuple("123456789"):
-                self._add_backreference()
-            return index + 2, None
-        if char == "[":
-            return self._class_end(index), None
-        if char == "(":
-            return self._group_start(index), None
-        if char == ")":
-            group = self.stack.pop() if len(self.stack) > 1 else _Group()  # never the pattern itself
-            self._choose(group.alternatives)
-            self.stack[-1].variable |= group.variable
-            return index + 1, group.variable
-        if char == "|":
-            self.stack[-1].variable = True
-            self.stack[-1].alternatives += 1
-        return index + 1, None
-
-    def _quantifier(self, index: int, closed_group: bool | None) -> int:
-        pattern = self.pattern
-        low, high, end = 0, None, index + 1  # high None: no upper bound
-        char = pattern[index : index + 1]
-        if char == "*":
-            pass
-        elif char == "+":
-            low = 1
-        elif char == "?":
-            high = 1
-        elif char == "{" and (match := _QUANTIFIER_RE.match(pattern, index)) and match[0] != "{}":
-            low = int(match[1] or 0)
-            high = int(match[3]) if match[3] else (None if match[2] else low)
-            end = match.end()
-        else:
-            return index
-        if pattern[end : end + 1] in ("?", "+"):  # lazy or possessive: the same repeat
-            end += 1
-        if high is None or high - low >= _BIG_REPEAT:
-            self.open_repeats += 1
-        else:
-            self._choose(high - low + 1)
-        if closed_group and (high is None or high > 1):
-            self._add(
-                "a group that repeats or has alternatives is repeated again, as in (a+)+ or (a|ab)*: "
-                "matching could take very long; write it without repeating the group"
-            )
-        if high != low:
-            self.stack[-1].variable = True
-        return end
-
-    def _choose(self, ways: int) -> None:
-        self.choices = min(self.choices * ways, _MAX_WAYS + 1)
-
-    def _class_end(self, index: int) -> int:
-        pattern, index = self.pattern, index + 1
-        if pattern[index : index + 1] == "^":
-            index += 1
-        if pattern[index : index + 1] == "]":  # a "]" first is a literal
-            index += 1
-        while index < len(pattern) and pattern[index] != "]":
-            index += 2 if pattern[index] == "\\" else 1
-        return index + 1
-
-    def _group_start(self, index: int) -> int:
-        pattern = self.pattern
-        if not pattern.startswith("(?", index):
-            self.stack.append(_Group())
-            return index + 1
-        marker = pattern[index + 2 : index + 4]
-        if marker.startswith("#"):  # a comment
-            return pattern.index(")", index) + 1
-        if marker == "P=" or marker.startswith("("):
-            self._add_backreference()
-        self.stack.append(_Group())
-        if marker == "P<":
-            return pattern.index(">", index) + 1
-        if marker.startswith("("):  # a conditional: skip its "(1)"
-            return pattern.index(")", index + 2) + 1
-        if marker in ("P=", "<=", "<!"):
-            return index + 4
-        if marker[:1] in (":", "=", "!", ">"):
-            return index + 3
-        end = index + 2  # inline flags: "(?i:...)" opens a group, "(?i)" is not one
-        while pattern[end] not in ":)":
-            end += 1
-        if pattern[end] == ")":
-            self.stack.pop()
-        return end + 1
-
-    def _add_backreference(self) -> None:
-        self._add(
-            r"back-references and conditionals (\1, (?P=name), (?(1)...)) are not allowed: "
-            "matching could take very long"
+def compile_pattern(pattern: str) -> Any:
+    """The RE2 pattern for a seller's pattern: ``\\w`` and ``\\W`` of any script (RE2's own know
+    ASCII only). re2.error for what RE2 refuses; _AsciiWordBoundary for a ``\\b`` beside letters it
+    would not see as letters."""
+    beyond_ascii = any(ch.isalpha() and not ch.isascii() for ch in pattern)
+    if beyond_ascii and re.search(r"(?<!\\)(?:\\\\)*\\[bB]", pattern):
+        raise _AsciiWordBoundary(
+            "\\b is not supported beside letters outside ASCII (RE2's word boundary would not see 'ż' as a "
+            "letter): write the edges of a word as (^|\\PL) and (\\PL|$), e.g. (^|\\PL)żel(\\PL|$)"
         )
+    return re2.compile(_unicode_words(pattern), _RE2_OPTIONS)
+
+
+def _unicode_words(pattern: str) -> str:
+    """``\\w`` / ``\\W`` as classes of any script, in and out of brackets (``\\W`` in brackets, which
+    no class can say, is left to RE2)."""
+    out: list[str] = []
+    in_class = False
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            escaped = pattern[i + 1]
+            if escaped == "w":
+                out.append(_WORD if in_class else f"[{_WORD}]")
+            elif escaped == "W" and not in_class:
+                out.append(f"[^{_WORD}]")
+            else:
+                out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if ch == "[" and not in_class:
+            in_class = True
+            out.append(ch)
+            # "]" right after "[" or "[^" is a member, not the end of the class
+            ahead = i + 1 + (pattern[i + 1 : i + 2] == "^")
+            if pattern[ahead : ahead + 1] == "]":
+                out.append(pattern[i + 1 : ahead + 1])
+                i = ahead + 1
+                continue
+        elif ch == "]" and in_class:
+            in_class = False
+            out.append(ch)
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+_RE2_SYNTAX = "see https://github.com/google/re2/wiki/Syntax"
+
+
+def _re2_problem(pattern: str, error: Exception) -> str:
+    """What is wrong with a pattern RE2 refused, in words for the seller.
+
+    RE2 names the first thing it refuses ("invalid perl operator: (?<=", "missing ): (sony"). A
+    feature of Python's ``re`` that RE2 lacks is named as such; for a plain syntax error, Python's
+    parser names what is wrong and where (RE2 gives no position). Only RE2 decides what passes.
+    """
+    said = error.args[0] if error.args else ""
+    said = said.decode(errors="replace") if isinstance(said, bytes) else str(said)
+    code, _, part = said.partition(": ")
+    if unsupported := _unsupported(code, part, pattern):
+        return f"{unsupported} ({_RE2_SYNTAX})"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "possible nested set" and such: not the seller's concern
+            re.compile(pattern, re.IGNORECASE)
+    except re.error as syntax:
+        return f"not a valid regular expression: {syntax.msg} at position {syntax.pos}"
+    except (RecursionError, OverflowError):
+        pass
+    return f"not a valid regular expression for RE2, the engine that matches patterns: {said} ({_RE2_SYNTAX})"
+
+
+def _unsupported(code: str, part: str, pattern: str) -> str | None:
+    """The feature of Python's ``re`` that RE2 lacks, from what RE2 refused; None for another error."""
+    if code == "invalid escape sequence":
+        if part[1:2].isdigit():
+            return r"back-references (\1, (?P=name)) are not supported"
+        if part == "\\Z":
+            return r"\Z is not supported: use \z or $ for the end of the text"
+        if part in ("\\u", "\\U"):
+            return r"\u and \U are not supported: write a character as itself or as \x{20AC}"
+        return None
+    if code == "invalid perl operator":
+        if part == "(?P":  # (?P<name>...) is supported; (?P=name) and (?P>name) are not
+            if "(?P=" in pattern or "(?P>" in pattern:
+                return r"back-references (\1, (?P=name)) are not supported"
+            return None
+        if part in ("(?=", "(?!", "(?<=", "(?<!"):
+            return "look-ahead and look-behind ((?=...), (?!...), (?<=...), (?<!...)) are not supported"
+        if part == "(?(":
+            return "conditionals ((?(1)...|...)) are not supported"
+        if part == "(?>":
+            return "atomic groups ((?>...)) are not supported"
+        if part == "(?#":
+            return "comments ((?#...)) are not supported"
+        return (
+            f"{part}...) is not supported: groups are (...), (?:...) and (?P<name>...), "
+            "flags (?i), (?m), (?s) and (?U)"
+        )
+    if code == "bad repetition operator" and part.endswith("+") and len(part) > 1:
+        return f"possessive repeats ({part}) are not supported"
+    if code == "invalid repetition size" and _ascending(part):  # {2,1} is a plain syntax error
+        return f"the repeat {part} is too large: at most 1000, also for repeats inside repeats"
+    if code.startswith("pattern too large"):
+        return "the pattern is too large to match: repeat less, or repeat smaller classes (\\pL{100} is big)"
+    return None
+
+
+def _ascending(repeat: str) -> bool:
+    counts = [int(count) for count in re.findall(r"\d+", repeat)]
+    return counts == sorted(counts)
 
 
 def _did_you_mean(word: str, known: Sequence[str] | Mapping[str, Any]) -> str:
@@ -723,9 +745,10 @@ def _text_operator(op: Operator, value: Any) -> tuple[_Holds, _Said, str]:
             shown,
         )
     if op == "matches":
-        pattern = re.compile(value, re.IGNORECASE)
+        pattern = compile_pattern(value)
+        # Search the cut text rather than pass endpos: RE2 does not match "$" at an endpos.
         return (
-            lambda fact: pattern.search(fact, 0, MATCH_TEXT_LIMIT) is not None,
+            lambda fact: pattern.search(fact[:MATCH_TEXT_LIMIT]) is not None,
             lambda field, fact: f"{field} {_quoted(fact)} matches {_quoted(value)}",
             _quoted(value),
         )

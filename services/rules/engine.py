@@ -1,6 +1,7 @@
 """A seller's rules, and what they say about one listing: ok, warning or blocked, and why.
 
-Rules of a rule (``Rule`` refuses anything else, naming every problem at once):
+Rules of a rule (``Rule`` refuses anything else, naming every problem at once, each a ``Problem``
+with the path it is about as data: ("weight",), ("conditions", "all", 1, "op")):
 
 * ``name`` is not blank; ``type`` is category, product, budget or quality (it groups rules for the
   seller, it does not change how they are evaluated); ``action`` is block, warn or prefer.
@@ -29,17 +30,12 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
-from services.rules.conditions import CompiledCondition, compile_conditions, condition_problems
+from models.rules import ACTIONS, MAX_WEIGHT, RULE_TYPES, Action, RuleType
+from services.rules.conditions import CompiledCondition, Problem, compile_conditions, condition_problems
 
-RuleType = Literal["category", "product", "budget", "quality"]
-Action = Literal["block", "warn", "prefer"]
 EvaluationStatus = Literal["ok", "warning", "blocked"]
-RULE_TYPES: tuple[RuleType, ...] = get_args(RuleType)
-ACTIONS: tuple[Action, ...] = get_args(Action)
-
-MAX_WEIGHT = 1000
 
 # Bumped when evaluation changes meaning, so that fingerprints stored before no longer match.
 _FINGERPRINT_VERSION = "rules/1"
@@ -49,26 +45,33 @@ _STATUS_OF: Mapping[Action, EvaluationStatus] = {"block": "blocked", "warn": "wa
 
 
 class InvalidRule(ValueError):
-    """The rule cannot be used; ``problems`` lists why, in words a seller understands."""
+    """The rule cannot be used; ``problems`` lists why, each with the path it is about ("weight",)
+    and in words a seller understands."""
 
-    def __init__(self, name: object, problems: list[str]) -> None:
+    def __init__(self, name: object, problems: list[Problem]) -> None:
         self.problems = problems
-        super().__init__(f"rule {name!r} is not valid: {'; '.join(problems)}")
+        super().__init__(f"rule {name!r} is not valid: {'; '.join(self.messages)}")
+
+    @property
+    def messages(self) -> list[str]:
+        return [problem.message for problem in self.problems]
 
 
 def rule_problems(
     name: object, type: object, action: object, weight: object, conditions: object
-) -> list[str]:
-    """Everything that makes a rule (or a template) unusable; empty when it is valid."""
+) -> list[Problem]:
+    """Everything that makes a rule (or a template) unusable, each with its path; empty when valid."""
     problems = []
     if not isinstance(name, str) or not name.strip():
-        problems.append("name must not be empty")
+        problems.append(Problem(("name",), "name must not be empty"))
     if type not in RULE_TYPES:
-        problems.append(f"unknown type {type!r}; use one of {', '.join(RULE_TYPES)}")
+        problems.append(Problem(("type",), f"unknown type {type!r}; use one of {', '.join(RULE_TYPES)}"))
     if action not in ACTIONS:
-        problems.append(f"unknown action {action!r}; use one of {', '.join(ACTIONS)}")
+        problems.append(Problem(("action",), f"unknown action {action!r}; use one of {', '.join(ACTIONS)}"))
     if isinstance(weight, bool) or not isinstance(weight, int) or not 0 <= weight <= MAX_WEIGHT:
-        problems.append(f"weight must be a whole number from 0 to {MAX_WEIGHT}, got {weight!r}")
+        problems.append(
+            Problem(("weight",), f"weight must be a whole number from 0 to {MAX_WEIGHT}, got {weight!r}")
+        )
     return problems + condition_problems(conditions)
 
 
@@ -110,9 +113,9 @@ class Rule:
     def __post_init__(self) -> None:
         problems = rule_problems(self.name, self.type, self.action, self.weight, self.conditions)
         if isinstance(self.id, bool) or not isinstance(self.id, int):
-            problems.insert(0, f"id must be a whole number, got {self.id!r}")
+            problems.insert(0, Problem(("id",), f"id must be a whole number, got {self.id!r}"))
         if not isinstance(self.enabled, bool):
-            problems.append(f"enabled must be true or false, got {self.enabled!r}")
+            problems.append(Problem(("enabled",), f"enabled must be true or false, got {self.enabled!r}"))
         if problems:
             raise InvalidRule(self.name, problems)
         object.__setattr__(self, "conditions", freeze(self.conditions))

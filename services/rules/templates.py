@@ -17,7 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from services.rules.engine import Action, InvalidRule, Rule, RuleType, freeze, rule_problems, thaw
+from models.rules import Action, RuleType
+from services.rules.engine import InvalidRule, Rule, freeze, rule_problems, thaw
 
 # Amazon asks new sellers for approval before they list these ("restricted categories").
 AMAZON_RESTRICTED_WORDS = (

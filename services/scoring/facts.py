@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from services.normalize.marketplaces import fit_title, rules_for
+from services.marketplaces import fit_title, rules_for
 
 
 @dataclass(frozen=True, slots=True)

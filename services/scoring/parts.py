@@ -49,9 +49,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from services.marketplaces import MarketplaceRules, check_title
 from services.normalize.descriptions import ACRONYMS
 from services.normalize.gtin import GTIN_LENGTHS, check_gtin
-from services.normalize.marketplaces import MarketplaceRules, check_title
 from services.scoring.facts import ListingFacts
 from services.scoring.targets import IMAGES_RECOMMENDED, Targets
 

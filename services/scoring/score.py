@@ -22,7 +22,7 @@ from functools import lru_cache
 from math import floor
 from typing import Any
 
-from services.normalize.marketplaces import rules_for
+from services.marketplaces import rules_for
 from services.scoring.facts import ListingFacts
 from services.scoring.parts import attributes_part, description_part, images_part, title_part
 from services.scoring.targets import TARGETS

@@ -14,7 +14,7 @@ def make_app(db_session, redis_client):
     changed as given. create_app configures logging; the suite's logging is restored after."""
     from api.app import create_app
     from api.deps import get_session
-    from services.settings import get_settings
+    from services.platform.settings import get_settings
 
     root = logging.getLogger()
     saved = (root.handlers[:], root.level, structlog.get_config())

@@ -8,15 +8,16 @@ from sqlalchemy import select
 from api.app import app
 from api.routes.ai import route_copywriter
 from models import JobItem, Listing, stages
-from services import jobs
 from services.ai import Copywriter
 from services.ai.client import GroqChatModel
-from services.settings import get_settings
-from tests.api.test_product_results import id_of, processed
-from tests.fakes.groq_server import FakeGroq
-from tests.pipeline import run_stages
-from tests.services.stages.test_optimize_stage import COPY_BY_LANGUAGE, translated
-from tests.services.stages.test_stage_chain import spam_product
+from services.pipeline import jobs
+from services.platform.settings import get_settings
+from tests.support.ai import COPY_BY_LANGUAGE, translated
+from tests.support.factories import spam_product
+from tests.support.fake_groq import FakeGroq
+from tests.support.jobs import processed
+from tests.support.pipeline import run_stages
+from tests.support.rows import id_of
 
 GERMAN = COPY_BY_LANGUAGE["German"]
 

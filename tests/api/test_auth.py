@@ -15,12 +15,12 @@ from sqlalchemy import func, select, text
 
 from api.app import app
 from models import ImportJob
-from services import api_keys
-from services.api_keys import Scope
-from services.settings import get_settings
-from services.webhook_signatures import sign, signing_key
-from tests.conftest import API_KEY
-from tests.factories import product
+from services.access import api_keys
+from services.access.api_keys import Scope
+from services.access.webhook_signatures import sign
+from services.platform.settings import get_settings, signing_key
+from tests.support.api import API_KEY
+from tests.support.factories import product
 
 WEBHOOK = "/api/import/webhook"
 WEBHOOK_SECRET = {"X-Webhook-Secret": "test-secret"}

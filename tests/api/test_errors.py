@@ -12,8 +12,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from api.deps import get_session
-from services.local_servers import free_port
-from tests.conftest import AUTH
+from devstack.servers import free_port
+from tests.support.api import AUTH
 
 LEAKS = ("Traceback", "SELECT", "postgresql", "secret-password", "File ")
 

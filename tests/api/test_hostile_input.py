@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from api.body import BodyLimits, BodyTooLarge
 from models import ImportJob, Product, Webhook
-from tests.factories import product
-from tests.pipeline import run_pipeline
+from tests.support.factories import product
+from tests.support.pipeline import run_pipeline
 
 WEBHOOK = "/api/import/webhook"
 SECRET = {"X-Webhook-Secret": "test-secret", "Content-Type": "application/json"}

@@ -7,9 +7,9 @@ import uuid
 from sqlalchemy import select
 
 from models import Product
-from services import jobs
-from tests.factories import product
-from tests.pipeline import run_stages
+from services.pipeline import jobs
+from tests.support.factories import product
+from tests.support.pipeline import run_stages
 
 
 class TestImportProduct:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from models import ImportJob, JobChunk, Webhook
-from tests.factories import product
+from tests.support.factories import product
 
 SECRET = {"X-Webhook-Secret": "test-secret"}
 URL = "/api/import/webhook"
@@ -120,7 +120,7 @@ class TestShapes:
 
 class TestLimits:
     def test_body_over_the_limit_is_413(self, client, monkeypatch):
-        from services.settings import get_settings
+        from services.platform.settings import get_settings
 
         monkeypatch.setattr(get_settings(), "max_body_bytes", 10_000)
         response = post(client, {"products": [product(i) for i in range(10)]})
@@ -128,7 +128,7 @@ class TestLimits:
         assert "10000 bytes" in response.json()["detail"]
 
     def test_too_many_products_is_413(self, client, monkeypatch):
-        from services.settings import get_settings
+        from services.platform.settings import get_settings
 
         monkeypatch.setattr(get_settings(), "max_products_per_request", 3)
         response = post(client, [product(i) for i in range(4)])
@@ -163,9 +163,9 @@ class TestIdempotency:
     def test_while_the_first_request_is_being_stored_a_second_is_409_then_gets_the_first_job(
         self, client, db_session, redis_client
     ):
-        from models.db import get_sessionmaker
-        from services.envelope import parse_import_body
-        from services.intake import accept_import
+        from services.imports.envelope import parse_import_body
+        from services.imports.intake import accept_import
+        from services.platform.db import get_sessionmaker
 
         body = [product(1)]
         raw = orjson.dumps(body)

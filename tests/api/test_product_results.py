@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from models import Product, RuleRow
-from tests.factories import product
-from tests.pipeline import run_pipeline
-from tests.services.stages.test_stage_chain import new_job, spam_product
-
-
-def processed(db_session, products, **options):
-    job_id = new_job(db_session, products, **options)
-    run_pipeline(db_session, job_id)
-    return job_id
-
-
-def id_of(db_session, source_id):
-    return db_session.scalar(select(Product.id).where(Product.source_id == source_id))
+from models import RuleRow
+from tests.support.factories import product, spam_product
+from tests.support.jobs import new_job, processed, run_job
+from tests.support.rows import id_of
 
 
 class TestProductRead:
@@ -108,10 +96,7 @@ class TestExplain:
         assert ebay["rules"]["status"] == "ok"
 
     def test_a_product_not_processed_yet_explains_what_there_is(self, client, db_session):
-        from tests.services.test_product_import import new_job as import_only_job
-        from tests.services.test_product_import import run_job
-
-        run_job(db_session, import_only_job(db_session, [product(1)]))
+        run_job(db_session, new_job(db_session, [product(1)]))
         explained = client.get(f"/api/products/{id_of(db_session, product(1)['source_id'])}/explain").json()
         assert (explained["status"], explained["normalize"], explained["marketplaces"]) == (
             "imported",

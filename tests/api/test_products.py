@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from models import JobItem, Product
-from services import jobs
-from tests.factories import product
-from tests.services.test_product_import import new_job, run_job
+from services.pipeline import jobs
+from tests.support.factories import product
+from tests.support.jobs import new_job, run_job
 
 
 def import_products(session, products, source="allegro"):

@@ -1,21 +1,27 @@
 """Rate limits in Redis: the webhook per client address, the rest per API key (or address), never
-/health; 429 with Retry-After naming the limit; Redis down lets everything through."""
+/health; 429 with Retry-After naming the limit, before the body is read; Redis down lets everything
+through, and a Redis that does not answer holds up one request only."""
 
 from __future__ import annotations
 
 import logging
+import socket
+import time
+from typing import Any
 
+import anyio
 import orjson
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
+from api.rate_limit import REDIS_TIMEOUT_SECONDS
+from devstack.servers import free_port
 from models import ImportJob
-from services.local_servers import free_port
-from services.settings import Settings, get_settings
-from tests.conftest import AUTH
-from tests.factories import product
+from services.platform.settings import Settings, get_settings
+from tests.support.api import AUTH
+from tests.support.factories import product
 
 WEBHOOK = "/api/import/webhook"
 SECRET = {"X-Webhook-Secret": "test-secret"}
@@ -135,6 +141,59 @@ class TestRedisDown:
         assert len(warnings) == 1
         assert warnings[0]["action"] == "requests are not rate limited for 5 s"
         assert db_session.scalar(select(func.count()).select_from(ImportJob)) == 5
+
+
+class TestBeforeTheBody:
+    def test_a_limited_webhook_is_refused_without_reading_its_body(self, limited):
+        client = limited()
+        assert send_webhooks(client, 3) == [202, 202, 202]
+        received: list[dict[str, Any]] = []
+        sent: list[dict[str, Any]] = []
+
+        async def receive():
+            received.append({})
+            return {"type": "http.request", "body": b"[" * 1_000_000, "more_body": True}
+
+        async def send(message):
+            sent.append(message)
+
+        headers = [(b"host", b"testserver"), (b"content-type", b"application/json"),
+                   (b"content-length", b"20000000"), (b"x-webhook-secret", b"test-secret")]  # fmt: skip
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+            "scheme": "http", "path": WEBHOOK, "raw_path": WEBHOOK.encode(), "query_string": b"",
+            "root_path": "", "headers": headers, "client": ("testclient", 50000),
+            "server": ("testserver", 80),
+        }  # fmt: skip
+        anyio.run(client.app, scope, receive, send)
+
+        assert sent[0]["status"] == 429
+        assert orjson.loads(sent[1]["body"])["budget"] == "webhook"
+        assert received == []  # not one byte of the body was asked for
+
+
+def rate_limit_warnings(caplog):
+    return [
+        r.msg
+        for r in caplog.records
+        if isinstance(r.msg, dict) and r.msg["event"] == "rate_limit.unavailable"
+    ]
+
+
+class TestRedisNotAnswering:
+    def test_one_request_waits_for_the_timeout_the_next_ones_do_not(self, limited, caplog):
+        with socket.create_server(("127.0.0.1", 0), backlog=16) as hung:  # connects, never answers
+            client = limited(redis_url=f"redis://127.0.0.1:{hung.getsockname()[1]}/0")
+            logging.getLogger().addHandler(caplog.handler)  # create_app set the handlers anew
+            seconds = []
+            for _ in range(4):
+                started = time.perf_counter()
+                assert client.get("/api/products").status_code == 200
+                seconds.append(time.perf_counter() - started)
+
+        assert seconds[0] >= REDIS_TIMEOUT_SECONDS
+        assert max(seconds[1:]) < REDIS_TIMEOUT_SECONDS
+        assert len(rate_limit_warnings(caplog)) == 1
 
 
 class TestSettings:

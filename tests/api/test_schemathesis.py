@@ -16,7 +16,7 @@ from schemathesis.config import SchemathesisConfig
 
 from api.app import app
 from api.deps import get_session
-from tests.conftest import AUTH
+from tests.support.api import AUTH
 
 HEADERS = {**AUTH, "X-Webhook-Secret": "test-secret"}
 EXAMPLES_PER_OPERATION = 15

@@ -14,7 +14,7 @@ import signal
 import time
 from typing import Any
 
-import services.stages.normalize as normalize_stage
+import services.pipeline.stages.normalize as normalize_stage
 import workers.stage_actors as stage_actors
 from workers.main import broker
 

@@ -7,19 +7,14 @@ import re
 import time
 
 import pytest
-from sqlalchemy import text
 
-from tests.factories import product
-from tests.fakes.groq_server import FakeGroq
+from tests.support.factories import product
+from tests.support.fake_groq import FakeGroq
+from tests.support.rows import rows
 
 pytestmark = pytest.mark.e2e
 
 MARKETPLACES = ["amazon_de", "ebay_de", "allegro_pl"]
-
-
-def rows(stack, sql, **params):
-    with stack.engine.connect() as conn:
-        return conn.execute(text(sql), params).all()
 
 
 def language_asked(request) -> str:

@@ -6,17 +6,12 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from sqlalchemy import text
 
-from services.local_servers import LocalRedis, free_port
-from tests.factories import product
+from devstack.servers import LocalRedis, free_port
+from tests.support.factories import product
+from tests.support.rows import rows
 
 pytestmark = pytest.mark.e2e
-
-
-def rows(stack, sql, **params):
-    with stack.engine.connect() as conn:
-        return conn.execute(text(sql), params).all()
 
 
 def test_a_batch_goes_from_webhook_to_products(stack):

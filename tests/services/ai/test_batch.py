@@ -8,18 +8,26 @@ from typing import Any
 
 import pytest
 
-from schemas.product import ProductIn, validate_product
 from services.ai.batch import CopyRequest, build_batch_messages, split_batch_answer, write_batch
 from services.ai.chat import ChatUnavailable
 from services.ai.client import GroqChatModel
 from services.ai.copywriter import CopyResult, Copywriter, review_answer
 from services.ai.prompts import DATA_END, DATA_START, SourceProduct, build_messages, prompt_data, rule_lines
+from services.imports.product import ProductIn, validate_product
+from services.marketplaces import rules_for
 from services.normalize import normalize_product
-from services.normalize.marketplaces import rules_for
-from tests.fakes.groq_server import FakeGroq, default_answer, prompt_tokens, ungrounded_copy
-from tests.services.ai.test_checks import GOOD_HTML, GOOD_TITLE
-from tests.services.ai.test_copywriter import FALLBACK_HTML, FALLBACK_TITLE, MODEL, ScriptedChatModel
-from tests.services.ai.test_prompts import INJECTED_DESCRIPTION, data_of, source
+from tests.support.ai import (
+    FALLBACK_HTML,
+    FALLBACK_TITLE,
+    GOOD_HTML,
+    GOOD_TITLE,
+    INJECTED_DESCRIPTION,
+    MODEL,
+    ScriptedChatModel,
+    data_of,
+    source,
+)
+from tests.support.fake_groq import FakeGroq, default_answer, prompt_tokens, ungrounded_copy
 
 KETTLE = {
     "title": "Czajnik elektryczny BOSCH TWK3A011 1,7 l biały",

@@ -5,15 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.ai.checks import AiCopy, check_copy, html_text, parse_copy
-from tests.services.ai.test_prompts import source
-
-GOOD_TITLE = "Sony WH-1000XM4 Kabellose Kopfhörer mit ANC, Schwarz"
-GOOD_HTML = (
-    "<p>Kabellose Over-Ear-Kopfhörer Sony WH-1000XM4 mit aktiver Geräuschunterdrückung.</p>"
-    "<ul><li>Akkulaufzeit: bis zu 30 Stunden</li><li>Bluetooth 5.0</li><li>Gewicht: 250 g</li>"
-    "<li>Farbe: Schwarz</li></ul>"
-)
-
+from tests.support.ai import GOOD_HTML, GOOD_TITLE, source
 
 OBJECT = 'a JSON object with "title" and "description_html"'
 

@@ -18,7 +18,7 @@ from services.ai.client import (
     retry_after_seconds,
 )
 from services.ai.limiter import RateLimitWait, SharedRateLimiter
-from tests.fakes.groq_server import CHAT_PATH, FakeGroq, go_duration
+from tests.support.fake_groq import CHAT_PATH, FakeGroq, go_duration
 
 MODEL = "llama-3.3-70b-versatile"
 PRODUCT = {"title": "Czajnik elektryczny 1,7 l", "brand": "Bosch", "color": "biały", "power_w": 2200}

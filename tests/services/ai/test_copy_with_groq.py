@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import orjson
 
-from schemas.product import ProductIn, validate_product
 from services.ai.client import GroqChatModel
 from services.ai.copywriter import Copywriter
 from services.ai.prompts import SourceProduct
+from services.imports.product import ProductIn, validate_product
 from services.normalize import normalize_product
-from tests.fakes.groq_server import FakeGroq
+from tests.support.fake_groq import FakeGroq
 
 TITLE = "Słuchawki bezprzewodowe SONY WH-1000XM4 czarne ANC !!! SUPER OKAZJA"
 RAW: dict[str, object] = {

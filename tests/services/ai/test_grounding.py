@@ -15,7 +15,7 @@ from services.ai.grounding import (
     tokenize,
 )
 from services.ai.prompts import SourceProduct
-from tests.services.ai.test_prompts import source
+from tests.support.ai import source
 
 GERMAN_REWRITE = (
     "Sony WH-1000XM4 Kabellose Kopfhörer mit ANC, Schwarz\n"

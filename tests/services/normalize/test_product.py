@@ -4,17 +4,10 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from schemas.product import ProductIn
-from services.normalize import (
-    DEFAULT_MARKETPLACES,
-    MARKETPLACES,
-    GtinCheck,
-    Quantity,
-    Spec,
-    check_title,
-    normalize_product,
-)
-from tests.factories import product as product_data
+from services.imports.product import ProductIn
+from services.marketplaces import DEFAULT_MARKETPLACES, MARKETPLACES, check_title
+from services.normalize import GtinCheck, Quantity, Spec, normalize_product
+from tests.support.factories import product as product_data
 
 
 def make(**fields):

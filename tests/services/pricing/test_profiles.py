@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from services.pricing import ExchangeRates, UnknownCurrency
-from services.pricing.profiles import STRATEGIES, InvalidProfile, PricingProfile, in_currency
+from services.pricing.profiles import STRATEGIES, InvalidProfile, PricingProfile, Problem, in_currency
 
 D = Decimal
 
@@ -93,21 +93,29 @@ def test_currency_is_upper_cased():
 def test_impossible_profiles_are_refused_with_a_clear_message(changes, problem):
     with pytest.raises(InvalidProfile) as caught:
         profile(**changes)
-    assert caught.value.problems == [problem]
+    assert caught.value.messages == [problem]
+    # The problem is about the field changed (min_price for the bounds), and says so as data.
+    assert [p.loc for p in caught.value.problems] == [(next(iter(changes)),)]
     assert str(caught.value) == f"pricing profile {changes.get('name', 'default')!r} is not valid: {problem}"
 
 
 def test_every_problem_is_named_at_once():
     with pytest.raises(InvalidProfile) as caught:
         profile(strategy="x", markup_percent=D(-1), min_price=D(5), max_price=D(4))
-    assert len(caught.value.problems) == 3
+    assert [problem.loc for problem in caught.value.problems] == [
+        ("strategy",),
+        ("markup_percent",),
+        ("min_price",),
+    ]
     assert "; " in str(caught.value)
 
 
 def test_bounds_that_are_wrong_themselves_are_not_compared():
     with pytest.raises(InvalidProfile) as caught:
         profile(min_price=D("5.001"), max_price=D(4))
-    assert caught.value.problems == ["min_price must have at most 2 decimal places, got 5.001"]
+    assert caught.value.problems == [
+        Problem(("min_price",), "min_price must have at most 2 decimal places, got 5.001")
+    ]
 
 
 def test_validate_passes_a_valid_profile_and_the_profile_is_frozen():

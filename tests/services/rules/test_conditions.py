@@ -19,6 +19,7 @@ from services.rules import (
     compile_conditions,
     evaluate,
 )
+from services.rules.conditions import pattern_problems
 
 D = Decimal
 
@@ -128,6 +129,35 @@ def test_a_pattern_is_searched_in_the_first_characters_only():
 
 def test_a_pattern_end_anchor_matches_at_the_end_of_what_is_searched():
     assert holds(leaf("title", "matches", "gb$"), {"title": "64 GB  "})
+    assert holds(leaf("title", "matches", "gb$"), {"title": "x" * (MATCH_TEXT_LIMIT - 2) + "gb and more"})
+
+
+@pytest.mark.parametrize(
+    ("pattern", "title", "expected"),
+    [
+        (r"SONY\s+WH", "sony wh-1000xm4", True),  # case-insensitive, without (?i)
+        (r"ŁÓDŹ|straße", "łódź", True),
+        (r"straße", "STRASSE", False),  # simple case folding, as Python's re.IGNORECASE
+        (r"^\pL+ \d+$", "Żółw 3", True),  # \pL is any letter
+        # \w and \W are letters, digits and "_" of any script, as in Python's re (RE2's are ASCII).
+        (r"^\w+$", "Żółw", True),
+        (r"^[\w ]+$", "żel do włosów", True),
+        (r"żel\W", "żel do włosów", True),
+        (r"ż\W", "żółw", False),
+        (r"[^\w]", "Żółw", False),
+        (r"\\w", "a\\w", True),  # an escaped backslash, then a plain "w"
+        (r"(^|\PL)żel(\PL|$)", "żel do włosów", True),  # a word boundary for any letter
+        (r"\bsony\b", "słuchawki sony wh", True),  # \b beside ASCII letters only
+    ],
+)
+def test_patterns_are_matched_by_re2(pattern, title, expected):
+    assert holds(leaf("title", "matches", pattern), {"title": title}) is expected
+
+
+def test_a_word_boundary_beside_letters_re2_would_not_see_is_refused_with_the_way_to_write_it():
+    (problem,) = pattern_problems(r"\bżel\b")
+    assert "(^|\\PL)żel(\\PL|$)" in problem
+    assert pattern_problems(r"\\bżel") == []  # an escaped backslash and a plain "b"
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from services.rules import (
     Evaluation,
     FiredRule,
     InvalidRule,
+    Problem,
     Rule,
     evaluate,
     rules_fingerprint,
@@ -57,30 +58,36 @@ def test_a_rule_is_made_from_valid_values():
 
 
 @pytest.mark.parametrize(
-    ("changes", "problem"),
+    ("changes", "loc", "problem"),
     [
-        ({"name": " "}, "name must not be empty"),
-        ({"name": None}, "name must not be empty"),
-        ({"type": "brand"}, "unknown type 'brand'; use one of category, product, budget, quality"),
-        ({"action": "blok"}, "unknown action 'blok'; use one of block, warn, prefer"),
-        ({"weight": -1}, "weight must be a whole number from 0 to 1000, got -1"),
-        ({"weight": 1001}, "weight must be a whole number from 0 to 1000, got 1001"),
-        ({"weight": 2.5}, "weight must be a whole number from 0 to 1000, got 2.5"),
-        ({"weight": True}, "weight must be a whole number from 0 to 1000, got True"),
-        ({"weight": "10"}, "weight must be a whole number from 0 to 1000, got '10'"),
-        ({"id": "7"}, "id must be a whole number, got '7'"),
-        ({"id": False}, "id must be a whole number, got False"),
-        ({"enabled": "yes"}, "enabled must be true or false, got 'yes'"),
-        ({"conditions": {"field": "prise", "op": "exists"}}, "conditions.field: unknown field 'prise'"),
+        ({"name": " "}, ("name",), "name must not be empty"),
+        ({"name": None}, ("name",), "name must not be empty"),
+        ({"type": "brand"}, ("type",), "unknown type 'brand'; use one of category, product, budget, quality"),
+        ({"action": "blok"}, ("action",), "unknown action 'blok'; use one of block, warn, prefer"),
+        ({"weight": -1}, ("weight",), "weight must be a whole number from 0 to 1000, got -1"),
+        ({"weight": 1001}, ("weight",), "weight must be a whole number from 0 to 1000, got 1001"),
+        ({"weight": 2.5}, ("weight",), "weight must be a whole number from 0 to 1000, got 2.5"),
+        ({"weight": True}, ("weight",), "weight must be a whole number from 0 to 1000, got True"),
+        ({"weight": "10"}, ("weight",), "weight must be a whole number from 0 to 1000, got '10'"),
+        ({"id": "7"}, ("id",), "id must be a whole number, got '7'"),
+        ({"id": False}, ("id",), "id must be a whole number, got False"),
+        ({"enabled": "yes"}, ("enabled",), "enabled must be true or false, got 'yes'"),
+        (
+            {"conditions": {"field": "prise", "op": "exists"}},
+            ("conditions", "field"),
+            "conditions.field: unknown field 'prise'",
+        ),
     ],
 )
-def test_impossible_rules_are_refused_with_a_clear_message(changes, problem):
+def test_impossible_rules_are_refused_with_a_clear_message(changes, loc, problem):
     with pytest.raises(InvalidRule) as caught:
         rule(**changes)
     assert len(caught.value.problems) == 1
-    assert caught.value.problems[0].startswith(problem)
+    assert caught.value.problems[0].loc == loc
+    assert caught.value.problems[0].message.startswith(problem)
+    assert caught.value.messages == [caught.value.problems[0].message]
     name = changes.get("name", "rule 1")
-    assert str(caught.value) == f"rule {name!r} is not valid: {caught.value.problems[0]}"
+    assert str(caught.value) == f"rule {name!r} is not valid: {caught.value.problems[0].message}"
 
 
 def test_weights_at_the_bounds_are_accepted():
@@ -92,11 +99,11 @@ def test_every_problem_of_a_rule_is_named_at_once():
     with pytest.raises(InvalidRule) as caught:
         rule(name="", type="x", action="y", weight=-5, conditions={"all": [{"field": "price", "op": "lt"}]})
     assert caught.value.problems == [
-        "name must not be empty",
-        "unknown type 'x'; use one of category, product, budget, quality",
-        "unknown action 'y'; use one of block, warn, prefer",
-        "weight must be a whole number from 0 to 1000, got -5",
-        'conditions.all[0]: "value" is missing; price lt needs a number',
+        Problem(("name",), "name must not be empty"),
+        Problem(("type",), "unknown type 'x'; use one of category, product, budget, quality"),
+        Problem(("action",), "unknown action 'y'; use one of block, warn, prefer"),
+        Problem(("weight",), "weight must be a whole number from 0 to 1000, got -5"),
+        Problem(("conditions", "all", 0), 'conditions.all[0]: "value" is missing; price lt needs a number'),
     ]
 
 
@@ -266,7 +273,8 @@ def test_the_fingerprint_is_a_sha256_hex_digest_independent_of_order():
     assert int(fingerprint, 16) >= 0
     assert rules_fingerprint(list(reversed(rules))) == fingerprint
     assert rules_fingerprint(rules[1:] + rules[:1]) == fingerprint
-    assert rules_fingerprint([]) == rules_fingerprint([])
+    only_disabled = [dataclasses.replace(r, enabled=False) for r in rules]
+    assert rules_fingerprint(only_disabled) == rules_fingerprint([])  # no rule in force: one fingerprint
     assert rules_fingerprint([]) != fingerprint
 
 

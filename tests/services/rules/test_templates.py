@@ -166,7 +166,8 @@ def test_templates_as_json():
 def test_an_invalid_template_is_refused():
     with pytest.raises(InvalidRule) as caught:
         RuleTemplate("x", "X", "", "budget", "warn", 5, {"field": "margin", "op": "lt", "value": 1})
-    assert caught.value.problems[0].startswith("conditions.field: unknown field 'margin'")
+    assert caught.value.problems[0].loc == ("conditions", "field")
+    assert caught.value.problems[0].message.startswith("conditions.field: unknown field 'margin'")
 
 
 def test_a_template_survives_pickling_and_copying():

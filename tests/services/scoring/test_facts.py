@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from schemas.product import ProductIn, validate_product
-from services.normalize import DEFAULT_MARKETPLACES, fit_title, normalize_product
+from services.imports.product import ProductIn, validate_product
+from services.marketplaces import DEFAULT_MARKETPLACES, fit_title
+from services.normalize import normalize_product
 from services.scoring import ListingFacts, facts_from_normalized, score_listing
 
 RAW: dict[str, Any] = {

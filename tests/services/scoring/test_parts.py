@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from services.scoring import PartScore, QualityScore, score_listing
-from tests.services.scoring.listings import DESCRIPTION_TEXT, IMAGES, LONG_TITLE, SHORT_TITLE, perfect
+from tests.support.listings import DESCRIPTION_TEXT, IMAGES, LONG_TITLE, SHORT_TITLE, perfect
 
 TITLE_31 = "Sony WH-1000XM4 Kopfhörer, blau"
 TITLE_65 = "Sony WH-1000XM4 Bluetooth Kopfhörer mit Noise Cancelling, schwarz"

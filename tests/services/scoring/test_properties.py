@@ -8,9 +8,9 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.normalize import MARKETPLACES
+from services.marketplaces import MARKETPLACES
 from services.scoring import ListingFacts, ScoreWeights, grade_for, score_listing
-from tests.services.scoring.listings import DESCRIPTION_TEXT, LONG_TITLE, SHORT_TITLE, perfect
+from tests.support.listings import DESCRIPTION_TEXT, LONG_TITLE, SHORT_TITLE, perfect
 
 WORDS = [*SHORT_TITLE.split(), *LONG_TITLE.split(), "SONY", "KOPFHÖRER", "!", "★", "&", "-", "Etui", "etui"]
 PHRASES = st.lists(st.sampled_from(WORDS) | st.text(max_size=12), max_size=40).map(" ".join)

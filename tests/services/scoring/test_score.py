@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from services.normalize import MARKETPLACES, fit_title, rules_for
+from services.marketplaces import MARKETPLACES, fit_title, rules_for
 from services.scoring import (
     TARGETS,
     PartScore,
@@ -15,7 +15,7 @@ from services.scoring import (
     grade_for,
     score_listing,
 )
-from tests.services.scoring.listings import empty, perfect
+from tests.support.listings import empty, perfect
 
 TITLE_94 = "Sony WH-1000XM4 Bluetooth Kopfhörer kabellos mit Noise Cancelling, schwarz, 30 h Akku, faltbar"
 

@@ -1,0 +1,178 @@
+"""Accepting an import: the webhook row, the job and its products, in the caller's transaction.
+
+The payload is in Postgres before the webhook answers 202; the message to the worker goes out after
+the commit (the caller's job). Nothing here commits.
+
+An `Idempotency-Key` makes a repeated delivery return the first job: the same key with another body
+is refused (`IdempotencyKeyReused`, a 422), and while the first request with a key is still being
+stored, a second one is refused at once (`IdempotencyKeyInProgress`, a 409) rather than wait for it.
+The second is told by a transaction-scoped advisory lock on the key, taken before the insert: it
+ends with the transaction, so it also works behind Supabase's transaction pooler.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from models import ImportJob, JobStatus, PricingProfileRow, Webhook
+from services.imports.envelope import ImportRequest
+from services.platform.db import psycopg_connection
+
+SOURCE_ID_MAX_LENGTH = 255
+
+
+class IdempotencyKeyReused(ValueError):
+    """The same Idempotency-Key came with a different body."""
+
+
+class IdempotencyKeyInProgress(RuntimeError):
+    """Another request with the same Idempotency-Key is being stored right now."""
+
+
+class UnknownPricingProfile(ValueError):
+    """`options.pricing_profile` names no stored profile."""
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedImport:
+    job_id: uuid.UUID
+    status: str
+    received: int
+    created: bool
+
+
+def source_key(product: object) -> str | None:
+    """The product's source id as the import stage will store it, if it has a usable one."""
+    if not isinstance(product, dict):
+        return None
+    value = product.get("source_id")
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    key = str(value).replace("\x00", "").strip()  # Postgres text cannot hold NUL
+    # Too long is invalid (the import stage says so): never let two such ids pass for one.
+    return key if 0 < len(key) <= SOURCE_ID_MAX_LENGTH else None
+
+
+def accept_import(
+    session: Session,
+    request: ImportRequest,
+    *,
+    body_sha256: str,
+    body_bytes: int,
+    chunk_size: int,
+    idempotency_key: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> AcceptedImport:
+    if idempotency_key is not None and not _lock_idempotency_key(session, idempotency_key):
+        raise IdempotencyKeyInProgress(
+            "a request with this Idempotency-Key is still being stored; retry in a moment to get its job"
+        )
+    if (name := request.options.pricing_profile) is not None:
+        _check_profile(session, name)
+    job_id = uuid.uuid4()
+    received = len(request.products)
+    inserted = session.execute(
+        insert(ImportJob)
+        .values(
+            id=job_id,
+            source=request.source,
+            status=JobStatus.PENDING,
+            options=request.options.model_dump(mode="json", exclude_none=True),
+            total_products=received,
+            idempotency_key=idempotency_key,
+            request_hash=body_sha256,
+        )
+        .on_conflict_do_nothing(index_elements=[ImportJob.idempotency_key])
+        .returning(ImportJob.id)
+    ).scalar_one_or_none()
+
+    if inserted is None:
+        # A repeated delivery: answer with the first job (committed: we hold the key's lock, which
+        # its request held until its transaction ended).
+        first = session.execute(
+            select(ImportJob.id, ImportJob.status, ImportJob.total_products, ImportJob.request_hash).where(
+                ImportJob.idempotency_key == idempotency_key
+            )
+        ).one()
+        if first.request_hash != body_sha256:
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was already used with a different body; use a new key per batch"
+            )
+        return AcceptedImport(first.id, first.status, first.total_products, created=False)
+
+    session.add(
+        Webhook(
+            source=request.source,
+            event_type=request.event_type,
+            payload=request.envelope,
+            headers=headers or {},
+            body_sha256=body_sha256,
+            body_bytes=body_bytes,
+            import_job_id=job_id,
+        )
+    )
+    session.flush()
+    _store_chunks(session, job_id, request.products, chunk_size)
+    return AcceptedImport(job_id, JobStatus.PENDING, received, created=True)
+
+
+def _lock_idempotency_key(session: Session, key: str) -> bool:
+    """Takes the key's advisory lock until the transaction ends; False if another transaction has it."""
+    # 64 bits of a hash, in a namespace of its own, so no other advisory lock can collide with it.
+    digest = hashlib.sha256(b"import_jobs.idempotency_key:" + key.encode()).digest()
+    lock_id = int.from_bytes(digest[:8], "big", signed=True)
+    return bool(session.scalar(select(func.pg_try_advisory_xact_lock(lock_id))))
+
+
+def _check_profile(session: Session, name: str) -> None:
+    # Said now, to the sender, rather than as a failure of every product at the price stage.
+    names = list(session.scalars(select(PricingProfileRow.name).order_by(PricingProfileRow.name)))
+    if name not in names:
+        raise UnknownPricingProfile(f"no pricing profile named {name!r}; known: {', '.join(names)}")
+
+
+def duplicate_positions(products: list[Any]) -> set[int]:
+    """Positions whose source_id comes again later in the batch: the last occurrence is imported
+    (it is the newest scrape), the earlier ones are reported as duplicates."""
+    last_position: dict[str, int] = {}
+    duplicates: set[int] = set()
+    for position, product in enumerate(products):
+        key = source_key(product)
+        if key is None:
+            continue
+        if key in last_position:
+            duplicates.add(last_position[key])
+        last_position[key] = position
+    return duplicates
+
+
+def _store_chunks(session: Session, job_id: uuid.UUID, products: list[Any], chunk_size: int) -> None:
+    """The products as received, one row per chunk: what the import stage will read, chunk by chunk."""
+    duplicates = duplicate_positions(products)
+    rows = []
+    for number, first in enumerate(range(0, len(products), chunk_size)):
+        chunk = products[first : first + chunk_size]
+        rows.append(
+            (
+                job_id,
+                number,
+                first,
+                len(chunk),
+                orjson.dumps(chunk).decode(),
+                sorted(p for p in range(first, first + len(chunk)) if p in duplicates),
+            )
+        )
+    with psycopg_connection(session).cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO job_chunks (job_id, number, first_position, size, products, duplicates)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            rows,
+        )

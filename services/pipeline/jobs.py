@@ -1,0 +1,343 @@
+"""Import jobs: starting them, deriving their progress from their items, finishing them, finding lost ones.
+
+A job's counts are always derived from its items' states (one GROUP BY), never kept as counters
+that a redelivered message could bump twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from models import ChunkStatus, ImportJob, ItemStatus, JobChunk, JobItem, JobStatus, stages
+from schemas.imports import AiUsage, JobError, JobRead, StageCounts
+from services.marketplaces import DEFAULT_MARKETPLACES
+
+PIPELINE = stages.PIPELINE
+
+
+class JobNotFound(LookupError):
+    pass
+
+
+@dataclass
+class ItemCounts:
+    by_status: Counter[str] = field(default_factory=Counter)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    stages: dict[str, StageCounts] = field(default_factory=dict)
+    # ok / warning / blocked of the scored items: the seed's analysis counts
+    evaluations: Counter[str] = field(default_factory=Counter)
+    # Groq tokens and requests the job spent on its copy
+    ai_prompt_tokens: int = 0
+    ai_completion_tokens: int = 0
+    ai_requests: int = 0
+
+    @property
+    def pending(self) -> int:
+        return self.by_status[ItemStatus.PENDING]
+
+    @property
+    def done(self) -> int:
+        return self.by_status[ItemStatus.DONE]
+
+    @property
+    def failed(self) -> int:
+        return self.by_status[ItemStatus.FAILED]
+
+
+def count_items(session: Session, job_id: uuid.UUID, total: int) -> ItemCounts:
+    """Counts by stage and status; products whose chunk is not imported yet count as pending."""
+    rows = session.execute(
+        select(
+            JobItem.stage,
+            JobItem.status,
+            JobItem.outcome,
+            JobItem.evaluation,
+            func.count(),
+            func.sum(JobItem.ai_prompt_tokens),
+            func.sum(JobItem.ai_completion_tokens),
+            func.sum(JobItem.ai_requests),
+        )
+        .where(JobItem.job_id == job_id)
+        .group_by(JobItem.stage, JobItem.status, JobItem.outcome, JobItem.evaluation)
+    ).all()
+    counts = ItemCounts(stages={stage: StageCounts() for stage in PIPELINE})
+    seen = 0
+    for stage, status, outcome, evaluation, n, prompt_tokens, completion_tokens, requests in rows:
+        seen += n
+        counts.ai_prompt_tokens += prompt_tokens or 0
+        counts.ai_completion_tokens += completion_tokens or 0
+        counts.ai_requests += requests or 0
+        counts.by_status[status] += n
+        if outcome:
+            counts.outcomes[outcome] += n
+        if evaluation:
+            counts.evaluations[evaluation] += n
+        # An item has passed every stage before its current one, and its current one if done.
+        for earlier in PIPELINE:
+            if stages.INDEX[earlier] < stages.INDEX[stage] or (
+                earlier == stage and status == ItemStatus.DONE
+            ):
+                counts.stages[earlier].done += n
+            elif earlier == stage and status == ItemStatus.FAILED:
+                counts.stages[earlier].failed += n
+    counts.by_status[ItemStatus.PENDING] += max(total - seen, 0)
+    return counts
+
+
+def _current_counts(session: Session, job_id: uuid.UUID) -> ItemCounts:
+    total = session.execute(select(ImportJob.total_products).where(ImportJob.id == job_id)).scalar_one()
+    return count_items(session, job_id, total)
+
+
+def begin_job(session: Session, job_id: uuid.UUID) -> list[int]:
+    """Mark the job running and return the numbers of its chunks still to import.
+
+    The job row is locked, so two deliveries of the same message run one after the other; the
+    chunks they both send are imported once (see product_import.import_chunk).
+    """
+    job = session.execute(
+        select(ImportJob).where(ImportJob.id == job_id).with_for_update()
+    ).scalar_one_or_none()
+    if job is None:
+        raise JobNotFound(str(job_id))
+    if job.status in JobStatus.FINISHED:
+        return []
+    if job.status == JobStatus.PENDING:
+        job.status = JobStatus.RUNNING
+        job.started_at = func.now()
+    job.dispatched_at = func.now()
+    return list(
+        session.scalars(
+            select(JobChunk.number)
+            .where(JobChunk.job_id == job_id, JobChunk.status == ChunkStatus.PENDING)
+            .order_by(JobChunk.number)
+        )
+    )
+
+
+def waiting_stage_chunks(session: Session, job_id: uuid.UUID) -> list[tuple[str, int]]:
+    """(stage, chunk number) of each imported chunk whose items wait at a later stage: what to
+    send again when a job's messages were lost."""
+    rows = session.execute(
+        text(
+            "SELECT DISTINCT i.stage, c.number FROM job_chunks c JOIN job_items i ON i.job_id = c.job_id"
+            " AND i.position >= c.first_position AND i.position < c.first_position + c.size"
+            " WHERE c.job_id = :job_id AND c.status = :done AND i.status = :pending AND i.stage <> :import"
+            " ORDER BY c.number"
+        ),
+        {"job_id": job_id, "done": ChunkStatus.DONE, "pending": ItemStatus.PENDING, "import": stages.IMPORT},
+    ).all()
+    return [(stage, number) for stage, number in rows]
+
+
+def waiting_after(session: Session, job_id: uuid.UUID, number: int, stage: str) -> list[str]:
+    """The later stages at which items of chunk `number` wait, in pipeline order. A stage message
+    that finds nothing to do calls this: the delivery that moved the items may have died between its
+    commit and sending the next stage's message, which is then sent again (a duplicate is harmless)."""
+    rows = session.execute(
+        text(
+            "SELECT DISTINCT i.stage FROM job_items i"
+            " JOIN job_chunks c ON c.job_id = i.job_id AND c.number = :number"
+            " WHERE i.job_id = :job_id AND i.status = :pending"
+            " AND i.position >= c.first_position AND i.position < c.first_position + c.size"
+        ),
+        {"job_id": job_id, "number": number, "pending": ItemStatus.PENDING},
+    ).scalars()
+    later = [s for s in rows if stages.INDEX[s] > stages.INDEX[stage]]
+    return sorted(later, key=stages.INDEX.__getitem__)
+
+
+@dataclass(frozen=True, slots=True)
+class JobPlan:
+    """What a job asked of the stages (its `options`, with the defaults filled in)."""
+
+    marketplaces: tuple[str, ...]
+    pricing_profile: str | None
+    optimize: bool | None = None  # None: optimize when a Groq key is configured
+    started_at: datetime | None = None
+
+
+def job_plan(session: Session, job_id: uuid.UUID) -> JobPlan:
+    row = session.execute(
+        select(ImportJob.options, ImportJob.started_at).where(ImportJob.id == job_id)
+    ).one_or_none()
+    if row is None:
+        raise JobNotFound(str(job_id))
+    options, started_at = row
+    return JobPlan(
+        marketplaces=tuple(options.get("marketplaces") or DEFAULT_MARKETPLACES),
+        pricing_profile=options.get("pricing_profile"),
+        optimize=options.get("optimize"),
+        started_at=started_at,
+    )
+
+
+def finish_if_done(session: Session, job_id: uuid.UUID) -> str | None:
+    """Close the job if nothing is pending; returns the final status, or None if still running.
+
+    Called after each chunk commits: the last chunk to commit sees every other chunk's work.
+    """
+    counts = _current_counts(session, job_id)
+    if counts.pending:
+        return None
+    status = JobStatus.COMPLETED_WITH_ERRORS if counts.failed else JobStatus.COMPLETED
+    closed = session.execute(
+        update(ImportJob)
+        .where(ImportJob.id == job_id, ImportJob.status.in_([JobStatus.PENDING, JobStatus.RUNNING]))
+        .values(
+            status=status,
+            processed_products=counts.done,
+            failed_products=counts.failed,
+            completed_at=func.now(),
+        )
+        .returning(ImportJob.id)
+    ).scalar_one_or_none()
+    return status if closed else None
+
+
+def fail_job(session: Session, job_id: uuid.UUID, reason: str) -> None:
+    """The job as a whole could not run: it ends `failed`, with the reason."""
+    counts = _current_counts(session, job_id)
+    session.execute(
+        update(ImportJob)
+        .where(ImportJob.id == job_id, ImportJob.status.in_([JobStatus.PENDING, JobStatus.RUNNING]))
+        .values(
+            status=JobStatus.FAILED,
+            error=reason,
+            processed_products=counts.done,
+            failed_products=counts.failed,
+            completed_at=func.now(),
+        )
+    )
+
+
+def fail_chunk(session: Session, job_id: uuid.UUID, number: int, *, reason: str) -> int:
+    """A chunk whose import gave up (retries exhausted): each of its products fails with the reason,
+    so the job can end instead of running for ever."""
+    chunk = session.execute(
+        select(JobChunk.first_position, JobChunk.size)
+        .where(JobChunk.job_id == job_id, JobChunk.number == number, JobChunk.status == ChunkStatus.PENDING)
+        .with_for_update()
+    ).one_or_none()
+    if chunk is None:
+        return 0
+    errors = [{"field": "product", "error": reason}]
+    session.execute(
+        insert(JobItem).on_conflict_do_nothing(),
+        [
+            {"job_id": job_id, "position": position, "stage": stages.IMPORT, "status": ItemStatus.FAILED,
+             "errors": errors}
+            for position in range(chunk.first_position, chunk.first_position + chunk.size)
+        ],
+    )  # fmt: skip
+    session.execute(
+        update(JobChunk)
+        .where(JobChunk.job_id == job_id, JobChunk.number == number)
+        .values(status=ChunkStatus.DONE, updated_at=func.now())
+    )
+    return int(chunk.size)
+
+
+def claim_lost_jobs(
+    session: Session, *, pending_after_seconds: float, stalled_after_seconds: float, limit: int = 100
+) -> list[uuid.UUID]:
+    """Jobs whose message was probably lost: pending too long since they were last sent, or
+    running with items that have not moved for too long. Marks them sent now (so another sweeper
+    skips them) and returns their ids for the caller to send again after commit."""
+    rows = session.execute(
+        text(
+            """
+            UPDATE import_jobs SET dispatched_at = now()
+            WHERE id IN (
+                SELECT j.id FROM import_jobs j
+                WHERE (j.status = 'pending'
+                       AND j.dispatched_at < now() - make_interval(secs => :pending_after))
+                   OR (j.status = 'running'
+                       AND j.dispatched_at < now() - make_interval(secs => :stalled_after)
+                       AND NOT EXISTS (
+                           SELECT 1 FROM job_chunks c WHERE c.job_id = j.id
+                           AND c.updated_at > now() - make_interval(secs => :stalled_after))
+                       AND NOT EXISTS (
+                           SELECT 1 FROM job_items i WHERE i.job_id = j.id
+                           AND i.updated_at > now() - make_interval(secs => :stalled_after)))
+                ORDER BY j.dispatched_at
+                LIMIT :limit
+                FOR UPDATE SKIP LOCKED
+            )
+            RETURNING id
+            """
+        ),
+        {"pending_after": pending_after_seconds, "stalled_after": stalled_after_seconds, "limit": limit},
+    )
+    return list(rows.scalars())
+
+
+def job_view(session: Session, job_id: uuid.UUID, *, errors_limit: int = 100) -> JobRead:
+    job = session.get(ImportJob, job_id)
+    if job is None:
+        raise JobNotFound(str(job_id))
+    counts = count_items(session, job_id, job.total_products)
+    failed_items = session.execute(
+        select(JobItem.position, JobItem.source_id, JobItem.stage, JobItem.errors)
+        .where(JobItem.job_id == job_id, JobItem.status == ItemStatus.FAILED)
+        .order_by(JobItem.position)
+        .limit(errors_limit)
+    ).all()
+    errors = [
+        JobError(
+            source_id=item.source_id,
+            position=item.position,
+            stage=item.stage,
+            field=e["field"],
+            error=e["error"],
+        )
+        for item in failed_items
+        for e in item.errors or [{"field": "product", "error": "failed"}]
+    ][:errors_limit]
+    finished = counts.done + counts.failed
+    return JobRead(
+        id=job.id,
+        status=job.status,
+        source=job.source,
+        total_products=job.total_products,
+        processed_products=counts.done,
+        failed_products=counts.failed,
+        stages=counts.stages,
+        outcomes=dict(counts.outcomes),
+        analysis={status: counts.evaluations[status] for status in ("ok", "warning", "blocked")},
+        ai=AiUsage(
+            prompt_tokens=counts.ai_prompt_tokens,
+            completion_tokens=counts.ai_completion_tokens,
+            total_tokens=counts.ai_prompt_tokens + counts.ai_completion_tokens,
+            requests=counts.ai_requests,
+            copy_status=_copy_statuses(session, job_id, job.options),
+        ),
+        progress=round(finished / job.total_products, 4) if job.total_products else 1.0,
+        errors=errors,
+        error=job.error,
+        options=job.options,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        completed_at=job.completed_at,
+    )
+
+
+def _copy_statuses(session: Session, job_id: uuid.UUID, options: dict[str, Any]) -> dict[str, int]:
+    """How the copy of the job's products' listings (on the job's marketplaces) was written now."""
+    rows = session.execute(
+        text(
+            "SELECT l.ai_status, count(*) FROM job_items i"
+            " JOIN product_listings l ON l.product_id = i.product_id AND l.marketplace = ANY(:marketplaces)"
+            " WHERE i.job_id = :job_id AND l.ai_status IS NOT NULL GROUP BY l.ai_status"
+        ),
+        {"job_id": job_id, "marketplaces": list(options.get("marketplaces") or DEFAULT_MARKETPLACES)},
+    ).all()
+    return {status: n for status, n in rows}

@@ -1,0 +1,252 @@
+"""The score stage over one chunk: listing quality and the seller's rules, per product and marketplace.
+
+The seller's enabled rules are read once per chunk. For each product and marketplace whose score key
+changed (normalized content, price, rules or weights), services.scoring.score_listing gives the
+quality score, grade and fixes, and services.rules.evaluate the evaluation (ok / warning / blocked)
+with the rules that fired. The product keeps the mean score over the job's marketplaces (the seed's
+`optimization_score`) and the worst evaluation; the job item keeps the evaluation for the job's
+analysis counts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+import structlog
+from sqlalchemy.orm import Session
+
+from models import ProductStatus, stages
+from services.marketplaces import rules_for
+from services.normalize.descriptions import clean_description
+from services.pipeline.bulk import copy_rows, json_text
+from services.pipeline.items import (
+    ChunkWork,
+    ItemError,
+    StageResult,
+    claim_items,
+    product_ids,
+    read_listings,
+    read_products,
+)
+from services.pipeline.keys import score_key, weights_fingerprint
+from services.platform.db import psycopg_connection
+from services.pricing import ExchangeRates, UnknownCurrency
+from services.rules import Evaluation, EvaluationStatus, Rule, evaluate, rules_fingerprint, worst
+from services.scoring import ListingFacts, QualityScore, ScoreWeights, facts_from_normalized, score_listing
+
+log = structlog.get_logger(__name__)
+
+_LISTINGS_TABLE = "stage_scored_listings"
+_LISTINGS_COLUMNS = (
+    ("product_id", "bigint"), ("marketplace", "text"), ("quality_score", "smallint"), ("grade", "text"),
+    ("quality", "jsonb"), ("evaluation", "text"), ("rules", "jsonb"), ("score_key", "text"),
+)  # fmt: skip
+_PRODUCTS_TABLE = "stage_scored_products"
+_PRODUCTS_COLUMNS = (("id", "bigint"), ("optimization_score", "double precision"), ("evaluation", "text"))
+_HUNDRED = Decimal(100)
+OPTIMIZED = "optimized"
+NO_RULES = Evaluation("ok", [], 0)  # a seller without rules: nothing to build the facts for
+
+
+def score_chunk(
+    session: Session,
+    job_id: uuid.UUID,
+    number: int,
+    *,
+    marketplaces: Sequence[str],
+    rules: Sequence[Rule],
+    weights: ScoreWeights,
+    rates: ExchangeRates,
+    only: Sequence[int] | None = None,
+) -> StageResult:
+    items = claim_items(session, job_id, number, stages.SCORE, only=only)
+    work = ChunkWork(stages.SCORE, items)
+    if not items:
+        return work.result
+    rules_key = rules_fingerprint(rules)
+    weights_key = weights_fingerprint(
+        {"title": weights.title, "description": weights.description, "images": weights.images,
+         "attributes": weights.attributes}
+    )  # fmt: skip
+    ids = product_ids(items)
+    # Counts, not the JSON: decoding attributes and competitors only to count them was a tenth of
+    # this stage.
+    products = read_products(
+        session,
+        "source_platform, normalized, normalize_key, cost, currency, stock, status,"
+        " (SELECT count(*) FROM jsonb_object_keys(attributes)) AS attribute_count,"
+        " jsonb_array_length(competitors) AS competitors_count",
+        ids,
+    )
+    listings = read_listings(
+        session,
+        "title, price, proposed_price, currency, price_status, price_key, quality_score, evaluation,"
+        " score_key, description_html, ai_status, ai_grounding, ai_key",
+        ids,
+        marketplaces,
+    )
+
+    listing_rows: list[tuple[Any, ...]] = []
+    product_rows: list[tuple[Any, ...]] = []
+    for item in items:
+        if (product := work.product_of(item, products)) is None:
+            continue
+        if product.normalized is None:  # cannot happen through the pipeline, which normalizes first
+            work.fails(item, [ItemError("product", "the product was not normalized before its score stage")])
+            continue
+        scores: list[int] = []
+        evaluations: list[EvaluationStatus] = []
+        errors: list[ItemError] = []
+        rows_before = len(listing_rows)
+        for marketplace in marketplaces:
+            listing = listings.get((product.id, marketplace))
+            key = score_key(
+                product.normalize_key,
+                listing.price_key if listing else None,
+                rules_key,
+                weights_key,
+                copy=_copy_part(listing),
+            )
+            if listing is not None and listing.score_key == key and listing.quality_score is not None:
+                scores.append(listing.quality_score)
+                evaluations.append(listing.evaluation)
+                continue
+            try:
+                facts = with_listing_copy(
+                    facts_from_normalized(
+                        product.normalized, marketplace, attribute_count=product.attribute_count
+                    ),
+                    listing,
+                )
+                quality = score_listing(facts, weights)
+                evaluation = (
+                    evaluate(rules, rule_facts(product, listing, facts, quality, rates))
+                    if rules
+                    else NO_RULES
+                )
+            except Exception as error:  # one product's bug must not fail its chunk
+                log.exception("score.product_failed", product_id=product.id, marketplace=marketplace)
+                errors.append(ItemError(f"score.{marketplace}", f"scoring failed ({type(error).__name__})"))
+                continue
+            scores.append(quality.score)
+            evaluations.append(evaluation.status)
+            listing_rows.append(_listing_row(product.id, marketplace, quality, evaluation, key))
+        if errors:
+            work.fails(item, errors)
+            continue
+        overall = worst(evaluations)
+        mean = round(sum(scores) / len(scores), 1) if scores else None
+        product_rows.append((product.id, mean, overall))
+        work.passes(item, skipped=len(listing_rows) == rows_before, evaluation=overall)
+
+    _write(session, listing_rows, product_rows)
+    return work.finish(session, job_id)
+
+
+def with_listing_copy(facts: ListingFacts, listing: Any) -> ListingFacts:
+    """The facts of the listing's own copy when the model wrote it: its title, its description and
+    how well they are grounded in the source (which the quality score weighs)."""
+    if listing is None or listing.ai_status != OPTIMIZED or not listing.title:
+        return facts
+    description = clean_description(listing.description_html or "")
+    return replace(
+        facts,
+        title=listing.title,
+        description_html=description.html,
+        description_text=description.text,
+        ai_grounding=listing.ai_grounding,
+    )
+
+
+def _copy_part(listing: Any) -> str:
+    """What the score key takes from the listing's copy: the model's, by its key; else nothing."""
+    if listing is None or listing.ai_status != OPTIMIZED:
+        return ""
+    return listing.ai_key or ""
+
+
+def rule_facts(
+    product: Any, listing: Any, facts: ListingFacts, quality: QualityScore, rates: ExchangeRates
+) -> dict[str, Any]:
+    """The flat facts the seller's rules may name (services.rules.FIELDS), for one listing.
+
+    `product` has source_platform, cost, currency, stock and competitors_count."""
+    marketplace = rules_for(facts.marketplace)
+    marketplace_currency = marketplace.currency
+    price = None
+    price_status = None
+    if listing is not None:
+        price = listing.price if listing.price is not None else listing.proposed_price
+        price_status = listing.price_status
+    cost = None
+    if product.cost is not None and product.currency:
+        try:
+            cost = rates.convert(product.cost, product.currency, marketplace_currency)
+        except UnknownCurrency:
+            cost = None
+    margin = None
+    if price is not None and price > 0 and cost is not None:
+        fee = marketplace.fee_percent
+        margin = round((price * (1 - fee / _HUNDRED) - cost) / price * _HUNDRED, 2)
+    return {
+        "marketplace": facts.marketplace,
+        "source": product.source_platform,
+        "title": facts.title,
+        "brand": facts.brand,
+        "model": facts.model,
+        "category": " > ".join(facts.category_path) if facts.category_path else None,
+        "ean": facts.gtin,
+        "ean_valid": facts.gtin_valid,
+        "currency": marketplace_currency,
+        "price": price,
+        "price_status": price_status,
+        "cost": cost,
+        "margin_percent": margin,
+        "stock": product.stock,
+        "quality_score": quality.score,
+        "grade": quality.grade,
+        "images_count": len(facts.images),
+        "competitors_count": product.competitors_count,
+        "specifications": list(facts.specifications),
+    }
+
+
+def _listing_row(
+    product_id: int, marketplace: str, quality: QualityScore, evaluation: Evaluation, key: str
+) -> tuple[Any, ...]:
+    return (
+        product_id, marketplace, quality.score, quality.grade, json_text(quality.to_json()),
+        evaluation.status, json_text(evaluation.to_json()), key,
+    )  # fmt: skip
+
+
+def _write(
+    session: Session, listing_rows: list[tuple[Any, ...]], product_rows: list[tuple[Any, ...]]
+) -> None:
+    with psycopg_connection(session).cursor() as cursor:
+        if listing_rows:
+            copy_rows(cursor, _LISTINGS_TABLE, _LISTINGS_COLUMNS, listing_rows)
+            names = ", ".join(name for name, _ in _LISTINGS_COLUMNS)
+            cursor.execute(
+                f"INSERT INTO product_listings ({names}) SELECT {names} FROM {_LISTINGS_TABLE}"  # noqa: S608
+                f" ORDER BY product_id, marketplace"
+                f" ON CONFLICT (product_id, marketplace) DO UPDATE SET"
+                f" quality_score = EXCLUDED.quality_score, grade = EXCLUDED.grade,"
+                f" quality = EXCLUDED.quality, evaluation = EXCLUDED.evaluation, rules = EXCLUDED.rules,"
+                f" score_key = EXCLUDED.score_key, updated_at = now()"
+            )
+        if product_rows:
+            # Only rows that change: a re-import of the same products writes nothing here.
+            copy_rows(cursor, _PRODUCTS_TABLE, _PRODUCTS_COLUMNS, product_rows)
+            cursor.execute(
+                f"UPDATE products p SET optimization_score = s.optimization_score,"  # noqa: S608
+                f" evaluation = s.evaluation, status = %s, updated_at = now()"
+                f" FROM {_PRODUCTS_TABLE} s WHERE p.id = s.id AND (p.status IS DISTINCT FROM %s"
+                f" OR p.optimization_score IS DISTINCT FROM s.optimization_score"
+                f" OR p.evaluation IS DISTINCT FROM s.evaluation)",
+                (ProductStatus.SCORED, ProductStatus.SCORED),
+            )

@@ -1,0 +1,264 @@
+"""All configuration, read once from the environment (and an optional `.env` file). Platform: every
+layer may import it; it imports nothing of the domains.
+
+Everything the product can be told lives in `Settings`; nothing else reads `os.environ`.
+In production (`APP_ENV=production`) a missing or placeholder secret stops start-up with a
+message that names the variable, so a half-configured deploy never goes live. Values whose meaning
+a domain owns (exchange rates, quality weights, marketplace languages) are checked by that domain
+when a process starts (api/app.py, workers/context.py), with the domain's own message.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev-secret", "placeholder"})
+
+# Supabase's transaction pooler listens on this port and keeps no prepared statements.
+SUPABASE_TRANSACTION_POOLER_PORT = 6543
+
+
+SIGNING_SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's marker, not a secret
+
+
+class InvalidSigningSecret(ValueError):
+    """A configured secret is not `whsec_` + base64."""
+
+
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of a `whsec_...` secret (the prefix is optional, as in the reference libraries:
+    https://www.standardwebhooks.com)."""
+    encoded = secret.strip().removeprefix(SIGNING_SECRET_PREFIX)
+    try:
+        key = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidSigningSecret("a signing secret must be whsec_ followed by base64") from None
+    if not key:
+        raise InvalidSigningSecret("a signing secret must not be empty")
+    return key
+
+
+class ConfigurationError(RuntimeError):
+    """Raised at start-up when the environment cannot run the product safely."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    app_env: Literal["development", "test", "production"] = "development"
+    log_level: str = "INFO"
+    # JSON logs in production, readable ones in a terminal; None = decide by APP_ENV.
+    log_json: bool | None = None
+
+    # Empty means "start the embedded servers" (development and tests only).
+    database_url: str = ""
+    redis_url: str = ""
+    # psycopg prepared statements off: needed behind Supabase's transaction pooler (port 6543).
+    # None = decide from the URL's port.
+    database_disable_prepared_statements: bool | None = None
+    database_pool_size: int = 5
+    database_max_overflow: int = 10
+
+    # The webhook's shared secret, sent as X-Webhook-Secret. Rotation without downtime: the new one
+    # here and the old one in WEBHOOK_SECRET_PREVIOUS (both are accepted), move the senders, then
+    # unset the previous one.
+    webhook_secret: SecretStr = SecretStr("dev-secret")  # development default, refused in production
+    webhook_secret_previous: SecretStr = SecretStr("")
+    # Standard Webhooks signing secrets (`whsec_` + base64), comma-separated. A signature made with
+    # any of them is accepted, so a rotation lists the new and the old until the senders sign with
+    # the new. Empty: signed deliveries are refused (the secret header still works).
+    webhook_signing_secrets: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    # A bootstrap API key with the write scope, for a first deploy and for automation. Other keys are
+    # stored hashed in the database (`listing-pipeline api-keys create`).
+    api_key: SecretStr = SecretStr("")
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # Limits on what one request may bring.
+    max_body_bytes: int = 20 * 1024 * 1024
+    max_products_per_request: int = 10_000
+    # Arrays and objects nested deeper than this in a JSON body are refused (422).
+    max_json_depth: int = Field(default=32, ge=4, le=512)
+
+    # Requests per client, shared by every API instance through Redis: "120/minute", or several
+    # limits at once ("10/second;600/minute"). The webhook counts per client address; every other
+    # route per API key (per address without one); /health never. None: on, except APP_ENV=test.
+    rate_limit_enabled: bool | None = None
+    # Proxies in front of the API that append to X-Forwarded-For (Railway: 1). 0: the connection's
+    # own address is the client's.
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
+    rate_limit_webhook: str = "120/minute"
+    rate_limit_api: str = "600/minute"
+
+    @field_validator("rate_limit_webhook", "rate_limit_api")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError(f"must be like 120/minute or 10/second;600/minute, not {value!r}") from None
+        return value
+
+    @property
+    def rate_limits_on(self) -> bool:
+        return self.rate_limit_enabled if self.rate_limit_enabled is not None else self.app_env != "test"
+
+    # Work is moved in chunks of products, not one message per product.
+    import_chunk_size: int = 500
+    # A job still `pending` this long after it was accepted (or last dispatched) is sent again:
+    # the message was lost (Redis down at the webhook, a crash between commit and send).
+    sweep_pending_after_seconds: float = 30.0
+    # A running job whose items have not moved for this long gets its pending chunks sent again.
+    sweep_stalled_after_seconds: float = 300.0
+    sweep_interval_seconds: float = 10.0
+
+    # Pricing converts with these rates: units of each currency for 1 EUR, as published on the
+    # date given (every price explanation names it). JSON in the environment:
+    # EXCHANGE_RATES='{"PLN": "4.2655", "USD": "1.0512"}'. Keep them current from your bank or the ECB.
+    exchange_rates: dict[str, Decimal] = Field(
+        default_factory=lambda: {
+            "PLN": Decimal("4.25"), "USD": Decimal("1.08"), "GBP": Decimal("0.85"), "CZK": Decimal("25.2"),
+        }
+    )  # fmt: skip
+    exchange_rates_as_of: date = date(2026, 11, 20)
+    # Listing quality: the weight of each part of the score (scaled to 0-100 whatever they add up to).
+    # Rates and weights are checked by pricing and scoring when a worker starts (workers/context.py).
+    quality_weights: dict[str, int] = Field(
+        default_factory=lambda: {"title": 30, "description": 30, "images": 20, "attributes": 20}
+    )
+
+    # AI copy with Groq. No key: the deterministic copy from normalize is used, and says so.
+    groq_api_key: SecretStr = SecretStr("")  # SecretStr: never printed with the settings
+    groq_base_url: str | None = None  # None: Groq's own; tests point it at their fake server
+    groq_model: str = "llama-3.3-70b-versatile"
+    groq_bulk_model: str = "llama-3.1-8b-instant"
+    # The account's limits, shared by every worker through Redis (Groq's headers tighten them).
+    groq_requests_per_minute: int = 30
+    groq_tokens_per_minute: int = 6_000
+    # How long one product may wait for the model before its deterministic copy is used.
+    groq_max_wait_seconds: float = 60.0
+    groq_timeout_seconds: float = 30.0
+    # Bump to have every product's copy written again (the cache is keyed by it).
+    ai_prompt_version: str = "1"
+    # Products per request to the model for a job's copy: they share one system prompt (3 saves 20 %
+    # of the tokens per product, bench/ai_copy.py). At most 5: a request reserves 600 completion
+    # tokens per product, and more would not fit a 6,000 tokens-per-minute budget.
+    ai_batch_size: int = Field(default=3, ge=1, le=5)
+    # The language of each marketplace's copy, where it differs from the built-in one (de for *_de,
+    # pl for *_pl): JSON in the environment, MARKETPLACE_LANGUAGES='{"amazon_de": "en"}'.
+    # Checked at start-up by services.marketplaces.check_languages.
+    marketplace_languages: dict[str, str] = Field(default_factory=dict)
+    # When the account's limits would keep a job's request waiting past groq_max_wait_seconds, its
+    # products wait at the optimize stage and are tried again later, for up to this long after the
+    # job started; then they keep the deterministic copy. 0: fall back at once.
+    ai_max_defer_seconds: float = Field(default=3600.0, ge=0)
+    # The single-product AI routes answer within this (a slower model falls back to the deterministic copy).
+    ai_request_timeout_seconds: float = 20.0
+
+    # Dramatiq
+    worker_queue: str = "pipeline"
+    # A worker whose heartbeat is older than this is dead: its unfinished messages go back to the
+    # queue at the next maintenance pass, run on this share (per million) of broker commands. With
+    # Dramatiq's defaults (60 s, 1,000) a killed worker's messages came back after minutes to hours;
+    # with these, a killed worker's chunks are redelivered within about half a minute.
+    broker_heartbeat_timeout_seconds: float = 20.0
+    broker_maintenance_chance: int = Field(default=50_000, ge=1, le=1_000_000)
+    redis_socket_timeout_seconds: float = 5.0
+    redis_connect_timeout_seconds: float = 2.0
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("webhook_signing_secrets", mode="before")
+    @classmethod
+    def _split_signing_secrets(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [secret.strip() for secret in value.split(",") if secret.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _decodable_signing_secrets(self) -> Settings:
+        # Not a ValueError: pydantic would quote the input, secrets included, in its message.
+        for position, secret in enumerate(self.webhook_signing_secrets, start=1):
+            try:
+                signing_key(secret.get_secret_value())
+            except InvalidSigningSecret as exc:
+                raise ConfigurationError(f"WEBHOOK_SIGNING_SECRETS, secret {position}: {exc}") from None
+        return self
+
+    @field_validator("database_url")
+    @classmethod
+    def _psycopg_driver(cls, value: str) -> str:
+        # Railway and Supabase hand out `postgres://` / `postgresql://` URLs; SQLAlchemy needs the
+        # driver named to pick psycopg 3.
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value.removeprefix(prefix)
+        return value
+
+    @model_validator(mode="after")
+    def _production_requires_real_config(self) -> Settings:
+        if self.app_env != "production":
+            return self
+        problems = []
+        if not self.database_url:
+            problems.append("DATABASE_URL is not set")
+        if not self.redis_url:
+            problems.append("REDIS_URL is not set")
+        if _weak(self.webhook_secret, 16):
+            problems.append("WEBHOOK_SECRET is missing, a placeholder, or shorter than 16 characters")
+        # Optional ones, but when set they open the door as wide as the main secret.
+        if self.webhook_secret_previous.get_secret_value() and _weak(self.webhook_secret_previous, 16):
+            problems.append("WEBHOOK_SECRET_PREVIOUS is a placeholder or shorter than 16 characters")
+        if self.api_key.get_secret_value() and _weak(self.api_key, 32):
+            problems.append("API_KEY is a placeholder or shorter than 32 characters")
+        if problems:
+            raise ConfigurationError("Refusing to start in production: " + "; ".join(problems))
+        return self
+
+    @property
+    def webhook_secrets(self) -> list[str]:
+        """The X-Webhook-Secret values accepted now: the current one and, during a rotation, the previous."""
+        secrets = (self.webhook_secret.get_secret_value(), self.webhook_secret_previous.get_secret_value())
+        return [secret for secret in secrets if secret]
+
+    @property
+    def webhook_signing_keys(self) -> list[bytes]:
+        return [signing_key(secret.get_secret_value()) for secret in self.webhook_signing_secrets]
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_json if self.log_json is not None else self.app_env == "production"
+
+    @property
+    def prepared_statements_disabled(self) -> bool:
+        if self.database_disable_prepared_statements is not None:
+            return self.database_disable_prepared_statements
+        from sqlalchemy.engine import make_url
+
+        return (
+            bool(self.database_url) and make_url(self.database_url).port == SUPABASE_TRANSACTION_POOLER_PORT
+        )
+
+
+def _weak(secret: SecretStr, min_length: int) -> bool:
+    value = secret.get_secret_value()
+    return value.strip().lower() in PLACEHOLDER_SECRETS or len(value) < min_length
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,163 @@
+from decimal import Decimal
+
+import pytest
+
+from services.imports.product import CompetitorOffer, FieldError, ProductIn, validate_product
+
+# The webhook contract's example product.
+VALID = {
+    "source_id": "13372954821",
+    "source_url": "https://allegro.pl/oferta/x-13372954821",
+    "title": "Słuchawki bezprzewodowe SONY WH-1000XM4 czarne ANC !!! SUPER OKAZJA",
+    "description": "<p>...</p>",
+    "price": "1 299,99 zł",
+    "currency": "PLN",
+    "brand": "Sony",
+    "category": "Elektronika > RTV > Słuchawki",
+    "ean": "4548736112100",
+    "images": ["https://a.allegroimg.com/original/1.jpg"],
+    "attributes": {"Kolor": "czarny", "Typ": "nauszne"},
+    "stock": 12,
+    "cost": 950.00,
+    "competitors": [
+        {"seller": "x", "price": 1249.0, "currency": "PLN", "in_stock": True, "url": "https://example.com"}
+    ],
+}
+
+
+def _valid(**changes: object) -> dict[str, object]:
+    """The example product with some keys changed; ... removes a key."""
+    product = {**VALID, **changes}
+    return {key: value for key, value in product.items() if value is not ...}
+
+
+def _product(raw: object) -> ProductIn:
+    result = validate_product(raw)
+    assert isinstance(result, ProductIn), result
+    return result
+
+
+def test_example_product_is_valid():
+    product = _product(VALID)
+    assert product.source_id == "13372954821"
+    assert product.title == VALID["title"]
+    assert product.price == Decimal("1299.99")
+    assert product.currency == "PLN"
+    assert product.ean == "4548736112100"
+    assert product.images == ["https://a.allegroimg.com/original/1.jpg"]
+    assert product.attributes == {"Kolor": "czarny", "Typ": "nauszne"}
+    assert product.stock == 12
+    assert product.cost == Decimal("950.00")
+    assert product.competitors == [
+        CompetitorOffer(
+            seller="x", price=Decimal("1249.00"), currency="PLN", in_stock=True, url="https://example.com"
+        )
+    ]
+    assert product.raw_extra() == {}
+
+
+def test_only_source_id_and_title_are_required():
+    product = _product({"source_id": "1", "title": "Kubek"})
+    assert product.price is None
+    assert product.currency is None
+    assert product.images == []
+    assert product.attributes == {}
+    assert product.competitors == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "expected"),
+    [
+        ({"source_id": 13372954821}, "source_id", "13372954821"),
+        ({"source_id": "  abc  "}, "source_id", "abc"),
+        ({"title": "  Kubek  "}, "title", "Kubek"),
+        ({"title": "x" * 1000}, "title", "x" * 1000),
+        ({"price": 1299.99}, "price", Decimal("1299.99")),
+        ({"price": "1.299,99 €", "currency": ...}, "currency", "EUR"),
+        ({"price": "1 299,99 zł", "currency": ""}, "currency", "PLN"),
+        ({"price": "1299", "currency": ...}, "currency", None),
+        ({"currency": " eur "}, "currency", "EUR"),
+        ({"price": "1 299,99 zł", "currency": "EUR"}, "currency", "EUR"),
+        ({"price": None}, "price", None),
+        ({"cost": "950,00 zł"}, "cost", Decimal("950.00")),
+        ({"ean": 4548736112100}, "ean", "4548736112100"),
+        ({"ean": "0012345678905"}, "ean", "0012345678905"),
+        ({"ean": "4548736112101"}, "ean", "4548736112101"),  # bad check digit: flagged later
+        ({"ean": ""}, "ean", None),
+        ({"brand": "  "}, "brand", None),
+        ({"images": ["a.jpg", "  ", "", " b.jpg "]}, "images", ["a.jpg", "b.jpg"]),
+        ({"stock": "12"}, "stock", 12),
+        ({"stock": 0}, "stock", 0),
+        ({"stock": None}, "stock", None),
+    ],
+)
+def test_accepts_and_normalizes(changes, field, expected):
+    assert getattr(_product(_valid(**changes)), field) == expected
+
+
+def test_competitor_currency_comes_from_its_price_text():
+    product = _product(_valid(competitors=[{"price": "1 249 zł"}]))
+    assert product.competitors[0].price == Decimal("1249.00")
+    assert product.competitors[0].currency == "PLN"
+    assert product.competitors[0].in_stock is True
+
+
+def test_unknown_keys_are_kept():
+    product = _product(_valid(shop_rating=4.8, seller={"name": "x"}))
+    assert product.raw_extra() == {"shop_rating": 4.8, "seller": {"name": "x"}}
+    assert _product(_valid(competitors=[{"price": 10, "rank": 1}])).competitors[0].model_extra == {"rank": 1}
+
+
+@pytest.mark.parametrize(
+    ("changes", "errors"),
+    [
+        ({"source_id": ...}, [("source_id", "is required")]),
+        ({"source_id": "   "}, [("source_id", "must not be blank")]),
+        ({"source_id": "x" * 256}, [("source_id", "must be at most 255 characters")]),
+        ({"source_id": True}, [("source_id", "must be text")]),
+        ({"title": ...}, [("title", "is required")]),
+        ({"title": "   "}, [("title", "must not be blank")]),
+        ({"title": "x" * 1001}, [("title", "must be at most 1000 characters")]),
+        ({"price": "zapytaj sprzedawcę"}, [("price", "not a number: 'zapytaj sprzedawcę'")]),
+        ({"price": -15}, [("price", "must be a positive number, got -15")]),
+        ({"price": 0}, [("price", "must be a positive number, got 0")]),
+        ({"price": "10-20 zł"}, [("price", "not a single price: '10-20 zł'")]),
+        ({"cost": "NaN"}, [("cost", "must be a finite number, got 'NaN'")]),
+        ({"currency": "złoty"}, [("currency", "must be a 3-letter currency code such as PLN")]),
+        ({"images": "https://a.allegroimg.com/1.jpg"}, [("images", "must be a list of image URLs")]),
+        ({"images": ["https://a.allegroimg.com/1.jpg", 2]}, [("images", "must be a list of image URLs")]),
+        ({"attributes": ["czarny"]}, [("attributes", "must be an object")]),
+        ({"stock": -1}, [("stock", "must be at least 0")]),
+        ({"stock": "dużo"}, [("stock", "must be a whole number")]),
+        ({"competitors": "x"}, [("competitors", "must be a list")]),
+        (
+            {"competitors": [{"price": "-3 zł"}, "x", {"seller": "y"}]},
+            [
+                ("competitors.0.price", "must be a positive number, got -3"),
+                ("competitors.1", "must be an object"),
+                ("competitors.2.price", "is required"),
+            ],
+        ),
+        (
+            {"source_id": ..., "title": "", "price": "brak"},
+            [("source_id", "is required"), ("title", "must not be blank"), ("price", "not a number: 'brak'")],
+        ),
+    ],
+)
+def test_reports_field_errors(changes, errors):
+    assert validate_product(_valid(**changes)) == [FieldError(field, error) for field, error in errors]
+
+
+@pytest.mark.parametrize(
+    ("raw", "type_name"),
+    [
+        ([VALID], "array"),
+        ("{}", "string"),
+        (12, "number"),
+        (1.5, "number"),
+        (None, "null"),
+        (True, "boolean"),
+    ],
+)
+def test_rejects_anything_but_an_object(raw, type_name):
+    assert validate_product(raw) == [FieldError("product", f"must be a JSON object, got {type_name}")]

@@ -1,0 +1,84 @@
+"""Run a job's stages in-process, on the test's session, as the workers would (without the broker)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from models import JobChunk, stages
+from services.ai import Copywriter
+from services.marketplaces import DEFAULT_MARKETPLACES
+from services.pipeline import jobs
+from services.pipeline.stages import import_ as product_import
+from services.pipeline.stages import optimize
+from services.pipeline.stages.normalize import normalize_chunk
+from services.pipeline.stages.price import price_chunk
+from services.pipeline.stages.score import score_chunk
+from services.pricing import ExchangeRates
+from services.rules import store as rule_store
+from services.scoring import DEFAULT_WEIGHTS
+
+RATES = ExchangeRates({"PLN": Decimal("4.25"), "USD": Decimal("1.08")}, date(2026, 11, 20))
+
+
+COPY = optimize.CopySettings(model="llama-3.1-8b-instant", prompt_version="1")
+
+
+def run_stages(
+    session,
+    job_id: uuid.UUID,
+    *,
+    rates: ExchangeRates = RATES,
+    copywriter: Copywriter | None = None,
+    batch_size: int = 1,
+    max_products: int = 24,
+    copy: optimize.CopySettings = COPY,
+) -> None:
+    """Normalize, optimize (with a copywriter, when the job does), price and score every chunk of an
+    imported job."""
+    plan = jobs.job_plan(session, job_id)
+    reason = optimize.copy_mode_reason(plan.optimize, copywriter is not None)
+    numbers = list(session.scalars(select(JobChunk.number).where(JobChunk.job_id == job_id)))
+    for number in numbers:
+        normalize_chunk(session, job_id, number, marketplaces=plan.marketplaces, deterministic_reason=reason)
+        more = reason is None
+        while more:
+            todo = optimize.plan_slice(
+                session, job_id, number, marketplaces=plan.marketplaces, copy=copy, max_products=max_products
+            )
+            written = optimize.write_copies(todo, copywriter, batch_size=batch_size)
+            optimize.store_slice(session, job_id, number, todo, written)
+            more = todo.more
+        price_chunk(
+            session,
+            job_id,
+            number,
+            marketplaces=plan.marketplaces,
+            profile_name=plan.pricing_profile,
+            rates=rates,
+        )
+        score_chunk(
+            session, job_id, number, marketplaces=plan.marketplaces, rules=rule_store.enabled_rules(session),
+            weights=DEFAULT_WEIGHTS, rates=rates,
+        )  # fmt: skip
+
+
+def run_pipeline(session, job_id: uuid.UUID, **options: Any) -> str | None:
+    """The whole job: import, the stages (`options` as run_stages takes them), and its end; returns
+    the job's final status."""
+    for number in jobs.begin_job(session, job_id):
+        product_import.import_chunk(session, job_id, number, next_stage=stages.NORMALIZE)
+    run_stages(session, job_id, **options)
+    return jobs.finish_if_done(session, job_id)
+
+
+def normalize_first_chunk(session, job_id: uuid.UUID):
+    """The normalize stage on chunk 0 of an imported job on the default marketplaces, keeping the
+    deterministic copy (no model key); returns what normalize_chunk returns."""
+    return normalize_chunk(
+        session, job_id, 0, marketplaces=DEFAULT_MARKETPLACES, deterministic_reason=optimize.NO_KEY
+    )

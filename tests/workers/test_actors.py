@@ -1,0 +1,245 @@
+"""The real actors on Dramatiq's StubBroker, run by a worker thread: the glue between messages and the
+services (a chunk through every stage, the one-at-a-time recovery after a stopped delivery, re-sending
+the stages a chunk waits at, the gave-up handlers) without processes. The e2e tests run the same
+actors as processes on Redis; this tier shows which piece of glue broke, in a second.
+
+Unit testing with the StubBroker: https://dramatiq.io/cookbook.html#unit-testing. Its worker commits
+for real, so the actors work on a database of their own, not on the test's rolled-back session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import dramatiq
+import pytest
+from dramatiq import Worker
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import CurrentMessage
+from sqlalchemy import Engine, create_engine, select, text, update
+from sqlalchemy.orm import Session, sessionmaker
+from structlog.testing import capture_logs
+
+import workers.db
+from models import JobItem, Listing, stages
+from schemas.imports import JobRead
+from services.imports.envelope import ImportOptions, ImportRequest
+from services.imports.intake import accept_import
+from services.pipeline import attempts, jobs
+from services.pipeline.stages.import_ import import_chunk
+from services.platform.db import upgrade_database
+from services.platform.settings import get_settings
+from tests.support.factories import product
+from tests.support.servers import create_database
+from workers import import_stage, messages, stage_actors
+from workers.middleware import LogContext
+
+MARKETPLACES = ["amazon_de", "ebay_de"]
+TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[Engine]:
+    url = create_database("listing_actors")
+    upgrade_database(url)
+    engine = create_engine(url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine, monkeypatch) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the actors' database; the actors' session_scope uses it too. Emptied after."""
+    maker = sessionmaker(engine, expire_on_commit=False)
+    monkeypatch.setattr(workers.db, "get_sessionmaker", lambda: maker)
+    yield maker
+    with engine.begin() as connection:
+        connection.execute(text("TRUNCATE import_jobs, products, webhooks CASCADE"))
+
+
+def pipeline_actors() -> list[dramatiq.Actor[Any, Any]]:
+    modules = (import_stage, stage_actors)
+    return [
+        value for module in modules for value in vars(module).values() if isinstance(value, dramatiq.Actor)
+    ]
+
+
+@pytest.fixture
+def broker(sessions, monkeypatch) -> Iterator[StubBroker]:
+    """The pipeline's actors declared on a StubBroker (with our middleware), retrying within a second."""
+    stub = StubBroker()
+    stub.add_middleware(CurrentMessage())
+    stub.add_middleware(LogContext())
+    for actor in pipeline_actors():
+        monkeypatch.setattr(actor, "broker", stub)  # what `on_retry_exhausted` sends through
+        monkeypatch.setitem(actor.options, "min_backoff", 10)
+        monkeypatch.setitem(actor.options, "max_backoff", 50)
+        stub.declare_actor(actor)
+    previous = dramatiq.get_broker()
+    dramatiq.set_broker(stub)  # the outbox sends through the current broker
+    yield stub
+    dramatiq.set_broker(previous)
+    stub.close()
+
+
+@pytest.fixture
+def worker(broker) -> Iterator[Worker]:
+    worker = Worker(broker, worker_timeout=50, worker_threads=2)
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+def run(
+    broker: StubBroker, worker: Worker, message: dramatiq.Message[Any], *, fail_fast: bool = True
+) -> None:
+    """Send `message` and wait until it and everything it sent were processed."""
+    broker.enqueue(message)
+    broker.join(get_settings().worker_queue, timeout=TIMEOUT_MS, fail_fast=fail_fast)
+    worker.join()
+
+
+def accept(sessions, products: list[dict[str, Any]], chunk_size: int = 500) -> str:
+    """A job as the webhook stores it (committed), not sent yet."""
+    request = ImportRequest(
+        source="allegro", products=products, options=ImportOptions(marketplaces=MARKETPLACES)
+    )
+    with sessions() as session:
+        accepted = accept_import(
+            session, request, body_sha256=hashlib.sha256(uuid.uuid4().bytes).hexdigest(), body_bytes=1,
+            chunk_size=chunk_size,
+        )  # fmt: skip
+        session.commit()
+    return str(accepted.job_id)
+
+
+def view(sessions, job_id: str) -> JobRead:
+    with sessions() as session:
+        return jobs.job_view(session, uuid.UUID(job_id))
+
+
+def items(sessions, job_id: str) -> dict[int, JobItem]:
+    with sessions() as session:
+        rows = session.scalars(select(JobItem).where(JobItem.job_id == uuid.UUID(job_id)))
+        return {item.position: item for item in rows}
+
+
+def test_every_actor_the_messages_name_is_declared():
+    declared = {actor.actor_name for actor in pipeline_actors()}
+    named = {messages.IMPORT_JOB, messages.IMPORT_CHUNK} | {
+        messages.stage_actor_name(stage) for stage in stages.PIPELINE if stage != stages.IMPORT
+    }
+    assert named <= declared
+    for actor in pipeline_actors():
+        if on_exhausted := actor.options.get("on_retry_exhausted"):
+            assert on_exhausted in declared
+
+
+def test_a_job_goes_through_every_stage_in_chunks(sessions, broker, worker):
+    products = [product(n) for n in range(5)] + [{"source_id": "bad", "title": ""}]
+    job_id = accept(sessions, products, chunk_size=2)
+
+    run(broker, worker, messages.import_job(job_id))
+
+    job = view(sessions, job_id)
+    assert job.status == "completed_with_errors"
+    assert (job.processed_products, job.failed_products) == (5, 1)
+    assert job.stages["import"].model_dump() == {"done": 5, "failed": 1}
+    assert job.stages["score"].model_dump() == {"done": 5, "failed": 0}
+    assert [(e.source_id, e.field) for e in job.errors] == [("bad", "title")]
+    with sessions() as session:
+        listings = session.scalars(select(Listing)).all()
+    assert sorted({listing.marketplace for listing in listings}) == MARKETPLACES
+    assert len(listings) == 5 * len(MARKETPLACES)
+    assert all(listing.score_key is not None for listing in listings)  # scored, not only imported
+
+
+def test_the_same_message_twice_leaves_the_same_rows(sessions, broker, worker):
+    job_id = accept(sessions, [product(n) for n in range(3)])
+    run(broker, worker, messages.import_job(job_id))
+    before = view(sessions, job_id)
+
+    run(broker, worker, messages.import_job(job_id))  # a redelivery, after the job ended
+    run(broker, worker, messages.stage_chunk(stages.SCORE, job_id, 0))
+
+    after = view(sessions, job_id)
+    assert after.model_dump(exclude={"completed_at"}) == before.model_dump(exclude={"completed_at"})
+    with sessions() as session:
+        assert len(session.scalars(select(Listing)).all()) == 3 * len(MARKETPLACES)
+
+
+def test_a_stage_with_nothing_waiting_sends_the_stage_its_chunk_waits_at(
+    sessions, broker, worker, monkeypatch
+):
+    """Price's message was lost: a late normalize message finds nothing to do and sends price again."""
+    job_id = accept(sessions, [product(n) for n in range(2)])
+    with monkeypatch.context() as lose_price:
+
+        def send_all_but_price(session: Session, stage: str, job: str, number: int) -> None:
+            if stage != stages.PRICE:
+                messages.send_stage(session, stage, job, number)
+
+        lose_price.setattr(stage_actors, "send_stage", send_all_but_price)
+        run(broker, worker, messages.import_job(job_id))
+    assert view(sessions, job_id).status == "running"
+    assert {item.stage for item in items(sessions, job_id).values()} == {stages.PRICE}
+
+    with capture_logs() as logs:
+        run(broker, worker, messages.stage_chunk(stages.NORMALIZE, job_id, 0))
+
+    assert "normalize.resent_later_stages" in [entry["event"] for entry in logs]
+    assert view(sessions, job_id).status == "completed"
+
+
+def test_a_chunk_stopped_before_is_worked_one_product_at_a_time(sessions, broker, worker):
+    """A delivery died (attempts counted, nothing moved): the next works the items one by one, and an
+    item that stopped the stage MAX_ATTEMPTS times fails alone with the reason."""
+    job_id = accept(sessions, [product(n) for n in range(3)])
+    with sessions() as session:  # imported; normalize's message "died" on each item, one worn out
+        assert jobs.begin_job(session, uuid.UUID(job_id)) == [0]
+        import_chunk(session, uuid.UUID(job_id), 0, next_stage=stages.NORMALIZE)
+        attempts.count_attempt(session, uuid.UUID(job_id), [0, 1, 2])
+        session.execute(
+            update(JobItem)
+            .where(JobItem.job_id == uuid.UUID(job_id), JobItem.position == 1)
+            .values(attempts=attempts.MAX_ATTEMPTS)
+        )
+        session.commit()
+
+    with capture_logs() as logs:
+        run(broker, worker, messages.stage_chunk(stages.NORMALIZE, job_id, 0))
+
+    events = [entry["event"] for entry in logs]
+    assert "normalize.one_at_a_time" in events
+    assert "normalize.products_worn_out" in events
+    job = view(sessions, job_id)
+    assert job.status == "completed_with_errors"
+    assert (job.processed_products, job.failed_products) == (2, 1)
+    (error,) = job.errors
+    assert (error.position, error.stage) == (1, "normalize")
+    assert f"stopped {attempts.MAX_ATTEMPTS} times" in error.error
+    assert {item.attempts for position, item in items(sessions, job_id).items() if position != 1} == {0}
+
+
+def test_a_stage_that_keeps_failing_gives_up_on_its_chunk_and_the_job_ends(
+    sessions, broker, worker, monkeypatch
+):
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("pricing is down")
+
+    monkeypatch.setattr(stage_actors, "price_products", broken)
+    monkeypatch.setitem(stage_actors.price_chunk.options, "max_retries", 1)
+    job_id = accept(sessions, [product(n) for n in range(2)])
+
+    run(broker, worker, messages.import_job(job_id), fail_fast=False)
+
+    job = view(sessions, job_id)
+    assert job.status == "completed_with_errors"
+    assert job.failed_products == 2
+    assert job.stages["price"].model_dump() == {"done": 0, "failed": 2}
+    assert {e.error for e in job.errors} == {
+        "price failed after 1 attempts (RuntimeError); see the worker's log"
+    }

@@ -1,0 +1,66 @@
+"""What the stage actors take from configuration, built once per worker process when first needed
+(workers; imports the platform and the domains' constructors).
+
+Not at import: importing an actor module declares its actors and nothing else, so a process that only
+sends messages (the API, a test) builds no clients, and bad settings surface in the worker that uses
+them, with the settings' own message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+import dramatiq
+from redis import Redis
+
+from services.ai import Copywriter
+from services.ai.factory import build_copywriter
+from services.marketplaces import check_languages
+from services.pipeline.stages.optimize import CopySettings
+from services.platform.settings import Settings, get_settings
+from services.pricing import ExchangeRates
+from services.scoring import ScoreWeights
+
+# Model requests per marketplace in one optimize message: full batches, four at a time, so a slice
+# takes about a minute at a free-tier account's pace and little time is lost when a worker stops.
+SLICE_REQUESTS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class StageContext:
+    settings: Settings
+    rates: ExchangeRates
+    weights: ScoreWeights
+    languages: Mapping[str, str]  # configured languages of marketplaces (MARKETPLACE_LANGUAGES)
+    copywriter: Copywriter | None  # jobs write their copy with the bulk model; None without a Groq key
+    copy: CopySettings
+
+    @property
+    def slice_products(self) -> int:
+        return SLICE_REQUESTS * self.settings.ai_batch_size
+
+
+@lru_cache(maxsize=1)
+def stage_context() -> StageContext:
+    """The worker's context, built on first use (workers/main.py asks for it when the worker starts)."""
+    # The broker the worker runs: the copywriter's limiter shares its Redis (Dramatiq's StubBroker, in
+    # tests, has none: a copywriter then needs no limiter only when there is no Groq key).
+    redis: Redis | None = getattr(dramatiq.get_broker(), "client", None)
+    return build_stage_context(get_settings(), redis)
+
+
+def build_stage_context(settings: Settings, redis: Redis | None) -> StageContext:
+    """ValueError naming the problem for rates, weights or languages the domains cannot use."""
+    languages = check_languages(settings.marketplace_languages)
+    return StageContext(
+        settings=settings,
+        rates=ExchangeRates(settings.exchange_rates, settings.exchange_rates_as_of),
+        weights=ScoreWeights.from_mapping(settings.quality_weights),
+        languages=languages,
+        copywriter=build_copywriter(settings, redis, model=settings.groq_bulk_model),
+        copy=CopySettings(
+            model=settings.groq_bulk_model, prompt_version=settings.ai_prompt_version, languages=languages
+        ),
+    )
