@@ -2,8 +2,9 @@
 (workers; imports the platform and the domains' constructors).
 
 Not at import: importing an actor module declares its actors and nothing else, so a process that only
-sends messages (the API, a test) builds no clients, and bad settings surface in the worker that uses
-them, with the settings' own message.
+sends messages (the API, a test) builds no clients. A worker builds it when it starts
+(workers/main.py), so rates, weights or languages a domain cannot use stop it then, with the domain's
+message.
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ class StageContext:
 @lru_cache(maxsize=1)
 def stage_context() -> StageContext:
     """The worker's context, built on first use (workers/main.py asks for it when the worker starts)."""
-    # The broker the worker runs: the copywriter's limiter shares its Redis (Dramatiq's StubBroker, in
-    # tests, has none: a copywriter then needs no limiter only when there is no Groq key).
+    # The copywriter's limiter shares the broker's Redis. Dramatiq's StubBroker (tests) has no Redis:
+    # it serves only settings without a Groq key, hence without a copywriter.
     redis: Redis | None = getattr(dramatiq.get_broker(), "client", None)
     return build_stage_context(get_settings(), redis)
 
