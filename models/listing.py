@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Integer, Numeric, SmallInteger, String, Text
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, Numeric, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, updated_at_column
@@ -54,4 +54,9 @@ class Listing(Base):
     evaluation: Mapped[str | None] = mapped_column(String(16))
     rules: Mapped[dict[str, Any] | None]  # the rules that fired, and why
     score_key: Mapped[str | None] = mapped_column(String(64))
+    # readiness (score stage): the copy's detected language (None: undetermined), whether the listing
+    # may go out, and the blockers that say why not (services.scoring.readiness)
+    language: Mapped[str | None] = mapped_column(String(8))
+    publishable: Mapped[bool | None] = mapped_column(Boolean)
+    blockers: Mapped[list[Any] | None]
     updated_at: Mapped[datetime] = updated_at_column()

@@ -46,6 +46,15 @@ class AiUsage(BaseModel):
     copy_status: dict[str, int] = Field(default_factory=dict)
 
 
+class MarketplaceReadiness(BaseModel):
+    """The job's listings on one marketplace (products that passed every stage): how many may go out,
+    how many may not, and how many listings each blocker stops."""
+
+    publishable: int = 0
+    not_publishable: int = 0
+    blockers: dict[str, int] = Field(default_factory=dict)
+
+
 class JobError(BaseModel):
     source_id: str | None
     position: int
@@ -67,6 +76,8 @@ class JobRead(BaseModel):
     # The seller's rules over the scored items: how many are ok, have a warning, are blocked.
     analysis: dict[str, int]
     ai: AiUsage = Field(default_factory=AiUsage)
+    # Per marketplace of the job: its listings that may go out, and what stops the others.
+    readiness: dict[str, MarketplaceReadiness] = Field(default_factory=dict)
     progress: float
     # The failed items' errors, the first ones by position (`failed_products` says how many failed).
     errors: list[JobError]

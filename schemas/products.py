@@ -7,7 +7,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Blocker(BaseModel):
+    """Why a listing may not go out: a code (language, price, rules, missing, copy) and a sentence."""
+
+    code: str
+    message: str
 
 
 class ListingRead(BaseModel):
@@ -33,7 +40,17 @@ class ListingRead(BaseModel):
     quality_score: int | None
     grade: str | None
     evaluation: str | None
+    # Whether the listing may go out on its marketplace; when not, each blocker says why (code:
+    # language / price / rules / missing / copy). None: not scored yet.
+    publishable: bool | None = None
+    blockers: list[Blocker] = Field(default_factory=list)
+    language: str | None = None  # the copy's language as detected; None: it cannot be told
     updated_at: datetime
+
+    @field_validator("blockers", mode="before")
+    @classmethod
+    def _none_as_empty(cls, value: object) -> object:
+        return [] if value is None else value
 
 
 class ProductRead(BaseModel):

@@ -18,7 +18,8 @@ from redis import Redis
 
 from services.ai import Copywriter
 from services.ai.factory import build_copywriter
-from services.marketplaces import check_languages
+from services.marketplaces import check_languages, marketplace_languages
+from services.normalize.language import LanguageDetector, detector_for
 from services.pipeline.stages.optimize import CopySettings
 from services.platform.settings import Settings, get_settings
 from services.pricing import ExchangeRates
@@ -37,6 +38,7 @@ class StageContext:
     languages: Mapping[str, str]  # configured languages of marketplaces (MARKETPLACE_LANGUAGES)
     copywriter: Copywriter | None  # jobs write their copy with the bulk model; None without a Groq key
     copy: CopySettings
+    detector: LanguageDetector  # tells apart the languages of every marketplace, as configured
 
     @property
     def slice_products(self) -> int:
@@ -64,4 +66,5 @@ def build_stage_context(settings: Settings, redis: Redis | None) -> StageContext
         copy=CopySettings(
             model=settings.groq_bulk_model, prompt_version=settings.ai_prompt_version, languages=languages
         ),
+        detector=detector_for(marketplace_languages(languages)),
     )

@@ -151,7 +151,8 @@ def score_chunk(job_id: str, number: int) -> None:
         context = stage_context()
         return score_products(
             session, job, number, marketplaces=plan.marketplaces, rules=rules, weights=context.weights,
-            rates=context.rates, only=only,
+            rates=context.rates, detector=context.detector, languages=context.languages,
+            copy_required=plan.optimize is True, only=only,
         )  # fmt: skip
 
     _run(stages.SCORE, job_id, number, work)

@@ -27,6 +27,7 @@ ProductId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Marketplace = Enum("Marketplace", {m: m for m in MARKETPLACES}, type=str)  # type: ignore[misc]
 Grade = Literal["A", "B", "C", "D", "E"]
 Evaluation = Literal["ok", "warning", "blocked"]
+AiStatus = Literal["optimized", "fallback", "deterministic"]
 
 
 @router.get("", response_model=ProductPage)
@@ -49,10 +50,19 @@ def list_products(
         Evaluation | None,
         Query(description="ok / warning / blocked (on `marketplace` when given, else the product's worst)"),
     ] = None,
+    publishable: Annotated[
+        bool | None,
+        Query(description="Listings that may go out, or not (on `marketplace` when given, else on any)"),
+    ] = None,
+    ai_status: Annotated[
+        AiStatus | None,
+        Query(description="How the copy was written (on `marketplace` when given, else on any listing)"),
+    ] = None,
 ) -> ProductPage:
     filters = ProductFilters(
         status=product_status, source=source, brand=brand, job_id=job_id, search=search,
         marketplace=marketplace.value if marketplace else None, grade=grade, evaluation=evaluation,
+        publishable=publishable, ai_status=ai_status,
     )  # fmt: skip
     items, total = products.list_products(session, filters, page=page, page_size=page_size)
     return ProductPage(

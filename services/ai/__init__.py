@@ -14,7 +14,6 @@ from services.ai.checks import AiCopy, check_copy, html_text, parse_copy
 from services.ai.copywriter import CopyResult, Copywriter, Review, review_answer
 from services.ai.grounding import MIN_GROUNDING, TRANSLATIONS, Grounding, grounding_problem, grounding_score
 from services.ai.prompts import (
-    LANGUAGE_NAMES,
     PROMPT_VERSION,
     SourceProduct,
     SourceSpec,
@@ -24,7 +23,6 @@ from services.ai.prompts import (
 )
 
 __all__ = [
-    "LANGUAGE_NAMES",
     "MIN_GROUNDING",
     "PROMPT_VERSION",
     "TRANSLATIONS",

@@ -31,23 +31,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.ai.chat import ChatMessage
-from services.marketplaces import BUILT_IN_LANGUAGES, Languages, MarketplaceRules, rules_for
+from services.marketplaces import BUILT_IN_LANGUAGES, LANGUAGE_NAMES, Languages, MarketplaceRules, rules_for
 from services.normalize.descriptions import ALLOWED_TAGS
 from services.normalize.product import NormalizedProduct
 
 PROMPT_VERSION = "1"
-
-LANGUAGE_NAMES = {
-    "de": "German",
-    "pl": "Polish",
-    "en": "English",
-    "cs": "Czech",
-    "sk": "Slovak",
-    "fr": "French",
-    "it": "Italian",
-    "es": "Spanish",
-    "nl": "Dutch",
-}
 
 DATA_START = "<<<DATA>>>"
 DATA_END = "<<<END DATA>>>"

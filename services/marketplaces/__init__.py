@@ -6,6 +6,7 @@ from services.marketplaces.listing_rules import (
     ALIASES,
     BUILT_IN_LANGUAGES,
     DEFAULT_MARKETPLACES,
+    LANGUAGE_NAMES,
     MARKETPLACES,
     FittedTitle,
     Languages,
@@ -13,6 +14,8 @@ from services.marketplaces.listing_rules import (
     check_languages,
     check_title,
     fit_title,
+    language_name,
+    marketplace_languages,
     resolve_marketplace,
     rules_for,
 )
@@ -21,6 +24,7 @@ __all__ = [
     "ALIASES",
     "BUILT_IN_LANGUAGES",
     "DEFAULT_MARKETPLACES",
+    "LANGUAGE_NAMES",
     "MARKETPLACES",
     "FittedTitle",
     "Languages",
@@ -28,6 +32,8 @@ __all__ = [
     "check_languages",
     "check_title",
     "fit_title",
+    "language_name",
+    "marketplace_languages",
     "resolve_marketplace",
     "rules_for",
 ]

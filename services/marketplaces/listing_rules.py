@@ -46,6 +46,11 @@ class MarketplaceRules:
     currency: str = "EUR"
     language: str = "de"
     fee_percent: Decimal = Decimal(0)
+    # What a listing needs before it may go out: a valid EAN where the marketplace keys its catalogue
+    # by it (Kaufland) or asks for a product id (Amazon, unless the brand has a GTIN exemption), and
+    # at least one image everywhere.
+    requires_ean: bool = False
+    min_images: int = 1
 
     def count_length(self, title: str) -> int:
         """The title's length as this marketplace counts it."""
@@ -76,16 +81,18 @@ _RULES: dict[str, MarketplaceRules] = {
     rules.marketplace: rules
     for rules in (
         MarketplaceRules(
-            "amazon_de", "Amazon.de", 200, _AMAZON_FORBIDDEN, max_word_repeats=2, fee_percent=_FEE_AMAZON
+            "amazon_de", "Amazon.de", 200, _AMAZON_FORBIDDEN, max_word_repeats=2, fee_percent=_FEE_AMAZON,
+            requires_ean=True,
         ),
         MarketplaceRules(
             "amazon_pl", "Amazon.pl", 200, _AMAZON_FORBIDDEN, max_word_repeats=2,
-            currency="PLN", language="pl", fee_percent=_FEE_AMAZON,
+            currency="PLN", language="pl", fee_percent=_FEE_AMAZON, requires_ean=True,
         ),
         MarketplaceRules("ebay_de", "eBay.de", 80, fee_percent=_FEE_EBAY),
         MarketplaceRules("ebay_pl", "eBay.pl", 80, currency="PLN", language="pl", fee_percent=_FEE_EBAY),
         MarketplaceRules(
-            "kaufland_de", "Kaufland.de", 80, forbid_symbols=True, fee_percent=_FEE_KAUFLAND
+            "kaufland_de", "Kaufland.de", 80, forbid_symbols=True, fee_percent=_FEE_KAUFLAND,
+            requires_ean=True,
         ),
         MarketplaceRules(
             "allegro_pl",
@@ -122,6 +129,20 @@ class FittedTitle:
     changes: list[str] = field(default_factory=list)
 
 
+# The names of the languages copy is written in, for prompts and for sellers' messages.
+LANGUAGE_NAMES: Mapping[str, str] = MappingProxyType(
+    {
+        "de": "German", "pl": "Polish", "en": "English", "cs": "Czech", "sk": "Slovak", "fr": "French",
+        "it": "Italian", "es": "Spanish", "nl": "Dutch",
+    }
+)  # fmt: skip
+
+
+def language_name(code: str) -> str:
+    """ "German" for "de"; the code itself for a language without a name here."""
+    return LANGUAGE_NAMES.get(code, code)
+
+
 Languages = Mapping[str, str]  # marketplace id -> two-letter code, where configuration differs
 BUILT_IN_LANGUAGES: Languages = MappingProxyType({})
 
@@ -135,6 +156,11 @@ def check_languages(languages: Languages) -> Languages:
         if not re.fullmatch(r"[a-z]{2}", language):
             raise ValueError(f"the language of {marketplace} must be a code such as de, not {language!r}")
     return MappingProxyType(dict(languages))
+
+
+def marketplace_languages(languages: Languages = BUILT_IN_LANGUAGES) -> frozenset[str]:
+    """Every language our marketplaces list in, as configured: what the language check tells apart."""
+    return frozenset(rules_for(marketplace, languages).language for marketplace in MARKETPLACES)
 
 
 def rules_for(marketplace: str, languages: Languages = BUILT_IN_LANGUAGES) -> MarketplaceRules:

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from models import ChunkStatus, ImportJob, ItemStatus, JobChunk, JobItem, JobStatus, stages
-from schemas.imports import AiUsage, JobError, JobRead, StageCounts
+from schemas.imports import AiUsage, JobError, JobRead, MarketplaceReadiness, StageCounts
 from services.marketplaces import DEFAULT_MARKETPLACES
 
 PIPELINE = stages.PIPELINE
@@ -320,6 +320,7 @@ def job_view(session: Session, job_id: uuid.UUID, *, errors_limit: int = 100) ->
             requests=counts.ai_requests,
             copy_status=_copy_statuses(session, job_id, job.options),
         ),
+        readiness=_readiness(session, job_id, job.options),
         progress=round(finished / job.total_products, 4) if job.total_products else 1.0,
         errors=errors,
         error=job.error,
@@ -328,6 +329,44 @@ def job_view(session: Session, job_id: uuid.UUID, *, errors_limit: int = 100) ->
         started_at=job.started_at,
         completed_at=job.completed_at,
     )
+
+
+# The job's done products' listings on its marketplaces: what the readiness counts read.
+_JOB_LISTINGS = (
+    " FROM job_items i JOIN product_listings l ON l.product_id = i.product_id"
+    " AND l.marketplace = ANY(:marketplaces)"
+)
+_JOB_DONE = " WHERE i.job_id = :job_id AND i.status = :done"
+_PUBLISHABLE_COUNTS = text(
+    "SELECT l.marketplace, l.publishable, count(*)"
+    + _JOB_LISTINGS
+    + _JOB_DONE
+    + " AND l.publishable IS NOT NULL GROUP BY 1, 2"
+)
+_BLOCKER_COUNTS = text(
+    "SELECT l.marketplace, b.value->>'code', count(*)"
+    + _JOB_LISTINGS
+    + " CROSS JOIN LATERAL jsonb_array_elements(l.blockers) b"
+    + _JOB_DONE
+    + " GROUP BY 1, 2 ORDER BY 1, 2"
+)
+
+
+def _readiness(
+    session: Session, job_id: uuid.UUID, options: dict[str, Any]
+) -> dict[str, MarketplaceReadiness]:
+    """Per marketplace of the job, its done products' listings: publishable or not, and by blocker."""
+    marketplaces = list(options.get("marketplaces") or DEFAULT_MARKETPLACES)
+    params = {"job_id": job_id, "marketplaces": marketplaces, "done": ItemStatus.DONE}
+    views = {marketplace: MarketplaceReadiness() for marketplace in marketplaces}
+    for marketplace, publishable, n in session.execute(_PUBLISHABLE_COUNTS, params):
+        if publishable:
+            views[marketplace].publishable = n
+        else:
+            views[marketplace].not_publishable = n
+    for marketplace, code, n in session.execute(_BLOCKER_COUNTS, params):
+        views[marketplace].blockers[code] = n
+    return views
 
 
 def _copy_statuses(session: Session, job_id: uuid.UUID, options: dict[str, Any]) -> dict[str, int]:

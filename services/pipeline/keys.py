@@ -19,7 +19,7 @@ from services.pricing import ExchangeRates
 # Bump when the normalizer's output for the same input changes: every product is normalized again.
 NORMALIZER_VERSION = "1"
 # Bump when the scorer's or the rules engine's output for the same input changes.
-SCORER_VERSION = "1"
+SCORER_VERSION = "2"  # 2: the copy's language and the listing's readiness
 
 
 def _key(*parts: str) -> str:
@@ -43,9 +43,13 @@ def price_key(offer_hash: str, profile: str, fee: Decimal, rates: str) -> str:
     return _key("price", offer_hash, profile, str(fee), rates)
 
 
-def score_key(normalize: str, price: str | None, rules: str, weights: str, *, copy: str = "") -> str:
-    """`copy`: the key of the model's copy when the listing has it (its title and grounding are scored)."""
-    return _key("score", SCORER_VERSION, normalize, price or "", rules, weights, copy)
+def score_key(
+    normalize: str, price: str | None, rules: str, weights: str, *, copy: str = "", readiness: str = ""
+) -> str:
+    """`copy`: the key of the model's copy when the listing has it (its title and grounding are
+    scored); `readiness`: what publishability depends on beyond these (the languages told apart, the
+    marketplace's language, whether the job asked for AI copy)."""
+    return _key("score", SCORER_VERSION, normalize, price or "", rules, weights, copy, readiness)
 
 
 def rates_fingerprint(rates: ExchangeRates) -> str:

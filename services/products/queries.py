@@ -21,11 +21,14 @@ class ProductFilters:
     brand: str | None = None
     job_id: uuid.UUID | None = None
     search: str | None = None
-    # On one marketplace when `marketplace` is given (its listing's grade and evaluation), else
-    # on any: a product is "blocked" when any of its listings is.
+    # On one marketplace when `marketplace` is given (its listing's grade, evaluation, readiness and
+    # copy), else on any: a product is "blocked" when any of its listings is, "publishable" when any
+    # of its listings may go out.
     marketplace: str | None = None
     grade: str | None = None
     evaluation: str | None = None
+    publishable: bool | None = None
+    ai_status: str | None = None
 
 
 def _filtered(query: Select[Product], filters: ProductFilters) -> Select[Product]:
@@ -44,7 +47,7 @@ def _filtered(query: Select[Product], filters: ProductFilters) -> Select[Product
             JobItem.job_id == filters.job_id, JobItem.product_id.isnot(None)
         )
         query = query.where(Product.id.in_(in_job))
-    if filters.marketplace or filters.grade:
+    if filters.marketplace or filters.grade or filters.publishable is not None or filters.ai_status:
         listing = select(Listing.product_id).where(Listing.product_id == Product.id)
         if filters.marketplace:
             listing = listing.where(Listing.marketplace == filters.marketplace.lower())
@@ -52,6 +55,10 @@ def _filtered(query: Select[Product], filters: ProductFilters) -> Select[Product
             listing = listing.where(Listing.grade == filters.grade.upper())
         if filters.evaluation and filters.marketplace:
             listing = listing.where(Listing.evaluation == filters.evaluation.lower())
+        if filters.publishable is not None:
+            listing = listing.where(Listing.publishable.is_(filters.publishable))
+        if filters.ai_status:
+            listing = listing.where(Listing.ai_status == filters.ai_status.lower())
         query = query.where(exists(listing))
     if filters.evaluation and not filters.marketplace:
         query = query.where(Product.evaluation == filters.evaluation.lower())

@@ -59,6 +59,16 @@ FIELDS: Mapping[str, FieldSpec] = MappingProxyType(
             FieldSpec("images_count", "number", "how many images the listing has"),
             FieldSpec("competitors_count", "number", "how many competitor offers were found"),
             FieldSpec("specifications", "text_list", 'the names of the specifications given, e.g. "Kolor"'),
+            FieldSpec(
+                "language",
+                "text",
+                'the language the copy is written in, detected, e.g. "de"; missing when it cannot be told',
+            ),
+            FieldSpec(
+                "language_matches",
+                "bool",
+                "whether the copy is in the marketplace's language; missing when it cannot be told",
+            ),
         )
     }
 )

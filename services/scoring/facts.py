@@ -33,6 +33,16 @@ class ListingFacts:
     specifications: tuple[str, ...]  # names of the extracted specifications
     attribute_count: int  # attributes the seller sent
     ai_grounding: float | None = None  # -1..1 grounding of AI copy; None = no AI copy
+    # The copy's language as detected (None: undetermined) and the one the marketplace lists in
+    # (None: not checked): a copy in another language loses half its title and description points.
+    copy_language: str | None = None
+    expected_language: str | None = None
+
+    @property
+    def wrong_language(self) -> bool:
+        return None not in (self.copy_language, self.expected_language) and (
+            self.copy_language != self.expected_language
+        )
 
 
 def facts_from_normalized(

@@ -13,6 +13,9 @@ Rules (the criteria of each part are in services.scoring.parts, the ranges in ta
    first, then by text. A fix that would gain less than 0.05 points is left out.
 5. An unknown marketplace raises KeyError, as rules_for does. The same facts always give the same
    score.
+6. A copy detected in another language than the marketplace's (facts.wrong_language) keeps half of
+   what its title and description parts earned; the other half is a fix: the copy in the right
+   language. A copy whose language cannot be told loses nothing.
 """
 
 from __future__ import annotations
@@ -22,9 +25,9 @@ from functools import lru_cache
 from math import floor
 from typing import Any
 
-from services.marketplaces import rules_for
+from services.marketplaces import language_name, rules_for
 from services.scoring.facts import ListingFacts
-from services.scoring.parts import attributes_part, description_part, images_part, title_part
+from services.scoring.parts import Tally, attributes_part, description_part, images_part, title_part
 from services.scoring.targets import TARGETS
 from services.scoring.weights import DEFAULT_WEIGHTS, ScoreWeights
 
@@ -77,12 +80,14 @@ def score_listing(facts: ListingFacts, weights: ScoreWeights = DEFAULT_WEIGHTS) 
     """The listing's quality score, its parts and the fixes that would raise it (module docstring)."""
     rules = rules_for(facts.marketplace)
     targets = TARGETS[facts.marketplace]
-    tallies = (
+    tallies: tuple[Tally, ...] = (
         title_part(facts, rules, targets),
         description_part(facts),
         images_part(facts, rules, targets),
         attributes_part(facts, targets),
     )
+    if facts.wrong_language:
+        tallies = tuple(_in_wrong_language(tally, facts, rules.name) for tally in tallies)
     parts = []
     fixes: list[tuple[int, str]] = []  # (minus the tenths of a point the fix gains, fix): sorts as shown
     total = 0.0
@@ -98,6 +103,24 @@ def score_listing(facts: ListingFacts, weights: ScoreWeights = DEFAULT_WEIGHTS) 
     fixes.sort()
     return QualityScore(
         score, grade_for(score), parts, [f"{fix} ({_points(-tenths)})" for tenths, fix in fixes]
+    )
+
+
+_COPY_PARTS = frozenset({"title", "description"})
+
+
+def _in_wrong_language(tally: Tally, facts: ListingFacts, marketplace_name: str) -> Tally:
+    """Rule 6: half of a copy part's points, the other half a fix."""
+    if tally.name not in _COPY_PARTS:
+        return tally
+    lost = tally.earned / 2
+    copy, wanted = language_name(facts.copy_language or ""), language_name(facts.expected_language or "")
+    problem = f"{tally.name} in {copy}, {marketplace_name} lists in {wanted}"
+    return Tally(
+        tally.name,
+        tally.earned - lost,
+        [*tally.checks, problem],
+        [*tally.fixes, (lost, f"{problem}: write it in {wanted}")],
     )
 
 

@@ -276,8 +276,9 @@ class TestQueryStrings:
                 {
                     "type": "extra_forbidden",
                     "loc": ["query", "pagesize"],
-                    "msg": "unknown query parameter 'pagesize'; this route takes: brand, evaluation, grade, "
-                    "job_id, marketplace, page, page_size, search, source, status",
+                    "msg": "unknown query parameter 'pagesize'; this route takes: ai_status, brand, "
+                    "evaluation, grade, job_id, marketplace, page, page_size, publishable, search, source, "
+                    "status",
                 }
             ]
         }

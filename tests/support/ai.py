@@ -10,9 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from services.ai import Copywriter
 from services.ai.chat import ChatMessage, ChatResult, ChatUnavailable
+from services.ai.client import GroqChatModel
 from services.ai.prompts import DATA_END, DATA_START, SourceProduct
 from services.imports.product import ProductIn, validate_product
+from services.marketplaces import BUILT_IN_LANGUAGES
 from services.normalize import normalize_product
 
 # -- the product --------------------------------------------------------------------------------------
@@ -144,3 +147,15 @@ def language_of(body) -> str:
 def translated(body):
     """A good answer in the language the system prompt asks for."""
     return json.dumps(COPY_BY_LANGUAGE[language_of(body)], ensure_ascii=False)
+
+
+def groq_copywriter(
+    fake, *, model: str, timeout: float = 5.0, max_wait: float = 5.0, languages=None
+) -> Copywriter:
+    """A Copywriter on the real groq SDK, pointed at a FakeGroq server (tests.support.fake_groq)."""
+    chat = GroqChatModel(
+        fake.api_key, base_url=fake.base_url, timeout_seconds=timeout, max_wait_seconds=max_wait
+    )
+    return Copywriter(
+        chat, model_name=model, languages=BUILT_IN_LANGUAGES if languages is None else languages
+    )

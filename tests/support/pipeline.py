@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from models import JobChunk, stages
 from services.ai import Copywriter
-from services.marketplaces import DEFAULT_MARKETPLACES
+from services.marketplaces import DEFAULT_MARKETPLACES, marketplace_languages
+from services.normalize.language import detector_for
 from services.pipeline import jobs
 from services.pipeline.stages import import_ as product_import
 from services.pipeline.stages import optimize
@@ -25,6 +26,7 @@ from services.scoring import DEFAULT_WEIGHTS
 RATES = ExchangeRates({"PLN": Decimal("4.25"), "USD": Decimal("1.08")}, date(2026, 11, 20))
 
 
+DETECTOR = detector_for(marketplace_languages())
 COPY = optimize.CopySettings(model="llama-3.1-8b-instant", prompt_version="1")
 
 
@@ -63,7 +65,8 @@ def run_stages(
         )
         score_chunk(
             session, job_id, number, marketplaces=plan.marketplaces, rules=rule_store.enabled_rules(session),
-            weights=DEFAULT_WEIGHTS, rates=rates,
+            weights=DEFAULT_WEIGHTS, rates=rates, detector=DETECTOR, languages=copy.languages,
+            copy_required=plan.optimize is True,
         )  # fmt: skip
 
 

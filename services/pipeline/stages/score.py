@@ -1,17 +1,21 @@
-"""The score stage over one chunk: listing quality and the seller's rules, per product and marketplace.
+"""The score stage over one chunk: the copy's language, listing quality, the seller's rules and
+whether the listing may go out, per product and marketplace.
 
 The seller's enabled rules are read once per chunk. For each product and marketplace whose score key
-changed (normalized content, price, rules or weights), services.scoring.score_listing gives the
-quality score, grade and fixes, and services.rules.evaluate the evaluation (ok / warning / blocked)
-with the rules that fired. The product keeps the mean score over the job's marketplaces (the seed's
-`optimization_score`) and the worst evaluation; the job item keeps the evaluation for the job's
-analysis counts.
+changed (normalized content, price, copy, rules, weights, the languages told apart and whether the job
+asked for AI copy): the language of the listing's title and description (services.normalize.language;
+the deterministic copy is the source's text, so it is detected as what it is), then
+services.scoring.score_listing gives the quality score, grade and fixes, services.rules.evaluate the
+evaluation (ok / warning / blocked) with the rules that fired, and services.scoring.readiness whether
+the listing is publishable and its blockers. The product keeps the mean score over the job's
+marketplaces (the seed's `optimization_score`) and the worst evaluation; the job item keeps the
+evaluation for the job's analysis counts.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -20,8 +24,9 @@ import structlog
 from sqlalchemy.orm import Session
 
 from models import ProductStatus, stages
-from services.marketplaces import rules_for
+from services.marketplaces import BUILT_IN_LANGUAGES, Languages, rules_for
 from services.normalize.descriptions import clean_description
+from services.normalize.language import LanguageDetector
 from services.pipeline.bulk import copy_rows, json_text
 from services.pipeline.items import (
     ChunkWork,
@@ -37,6 +42,7 @@ from services.platform.db import psycopg_connection
 from services.pricing import ExchangeRates, UnknownCurrency
 from services.rules import Evaluation, EvaluationStatus, Rule, evaluate, rules_fingerprint, worst
 from services.scoring import ListingFacts, QualityScore, ScoreWeights, facts_from_normalized, score_listing
+from services.scoring.readiness import ListingState, Readiness, copy_language, readiness
 
 log = structlog.get_logger(__name__)
 
@@ -44,6 +50,7 @@ _LISTINGS_TABLE = "stage_scored_listings"
 _LISTINGS_COLUMNS = (
     ("product_id", "bigint"), ("marketplace", "text"), ("quality_score", "smallint"), ("grade", "text"),
     ("quality", "jsonb"), ("evaluation", "text"), ("rules", "jsonb"), ("score_key", "text"),
+    ("language", "text"), ("publishable", "boolean"), ("blockers", "jsonb"),
 )  # fmt: skip
 _PRODUCTS_TABLE = "stage_scored_products"
 _PRODUCTS_COLUMNS = (("id", "bigint"), ("optimization_score", "double precision"), ("evaluation", "text"))
@@ -61,8 +68,13 @@ def score_chunk(
     rules: Sequence[Rule],
     weights: ScoreWeights,
     rates: ExchangeRates,
+    detector: LanguageDetector,
+    languages: Languages = BUILT_IN_LANGUAGES,
+    copy_required: bool = False,
     only: Sequence[int] | None = None,
 ) -> StageResult:
+    """`languages`: the configured languages of marketplaces; `copy_required`: the job asked for the
+    model's copy (`optimize: true`), so a listing without it is not publishable."""
     items = claim_items(session, job_id, number, stages.SCORE, only=only)
     work = ChunkWork(stages.SCORE, items)
     if not items:
@@ -85,10 +97,18 @@ def score_chunk(
     listings = read_listings(
         session,
         "title, price, proposed_price, currency, price_status, price_key, quality_score, evaluation,"
-        " score_key, description_html, ai_status, ai_grounding, ai_key",
+        " score_key, description_html, ai_status, ai_reason, ai_grounding, ai_key",
         ids,
         marketplaces,
     )
+    readiness_key = f"{copy_required}|{','.join(detector.languages)}"
+    detected: dict[tuple[str, tuple[str, ...]], str | None] = {}  # the same text is detected once
+
+    def language_of(text: str, names: tuple[str, ...]) -> str | None:
+        key = (text, names)
+        if key not in detected:
+            detected[key] = detector.detect(text, names=names)
+        return detected[key]
 
     listing_rows: list[tuple[Any, ...]] = []
     product_rows: list[tuple[Any, ...]] = []
@@ -102,14 +122,19 @@ def score_chunk(
         evaluations: list[EvaluationStatus] = []
         errors: list[ItemError] = []
         rows_before = len(listing_rows)
+        names = tuple(
+            name for name in (product.normalized.get("brand"), product.normalized.get("model")) if name
+        )
         for marketplace in marketplaces:
             listing = listings.get((product.id, marketplace))
+            marketplace_rules = rules_for(marketplace, languages)
             key = score_key(
                 product.normalize_key,
                 listing.price_key if listing else None,
                 rules_key,
                 weights_key,
                 copy=_copy_part(listing),
+                readiness=f"{readiness_key}|{marketplace_rules.language}",
             )
             if listing is not None and listing.score_key == key and listing.quality_score is not None:
                 scores.append(listing.quality_score)
@@ -122,11 +147,22 @@ def score_chunk(
                     ),
                     listing,
                 )
+                title_language, description_language = copy_languages(facts, listing, language_of, names)
+                facts = replace(
+                    facts,
+                    copy_language=copy_language(title_language, description_language),
+                    expected_language=marketplace_rules.language,
+                )
                 quality = score_listing(facts, weights)
                 evaluation = (
                     evaluate(rules, rule_facts(product, listing, facts, quality, rates))
                     if rules
                     else NO_RULES
+                )
+                ready = readiness(
+                    facts,
+                    listing_state(listing, evaluation, title_language, description_language, copy_required),
+                    marketplace_rules,
                 )
             except Exception as error:  # one product's bug must not fail its chunk
                 log.exception("score.product_failed", product_id=product.id, marketplace=marketplace)
@@ -134,7 +170,7 @@ def score_chunk(
                 continue
             scores.append(quality.score)
             evaluations.append(evaluation.status)
-            listing_rows.append(_listing_row(product.id, marketplace, quality, evaluation, key))
+            listing_rows.append(_listing_row(product.id, marketplace, quality, evaluation, key, ready))
         if errors:
             work.fails(item, errors)
             continue
@@ -159,6 +195,48 @@ def with_listing_copy(facts: ListingFacts, listing: Any) -> ListingFacts:
         description_html=description.html,
         description_text=description.text,
         ai_grounding=listing.ai_grounding,
+    )
+
+
+def copy_languages(
+    facts: ListingFacts,
+    listing: Any,
+    language_of: Callable[[str, tuple[str, ...]], str | None],
+    names: tuple[str, ...],
+) -> tuple[str | None, str | None]:
+    """The languages of the listing's title and description. The model's copy has both checked (it
+    may write one part in the wrong language); the deterministic copy is the scraped title and
+    description, so its description decides and its title is read only when the description cannot
+    be told (each detection costs ≈ 0.1 ms, and this is the pipeline's hot path)."""
+    description = language_of(facts.description_text, names)
+    if description is not None and (listing is None or listing.ai_status != OPTIMIZED):
+        return None, description
+    return language_of(facts.title, names), description
+
+
+def listing_state(
+    listing: Any,
+    evaluation: Evaluation,
+    title_language: str | None,
+    description_language: str | None,
+    copy_required: bool,
+) -> ListingState:
+    """What readiness needs from the listing's row and the rules' evaluation."""
+    block_rules = tuple(fired.name for fired in evaluation.fired if fired.action == "block")
+    if listing is None:
+        return ListingState(title_language, description_language, None, block_rules=block_rules)
+    reasons: tuple[str, ...] = ()
+    if listing.price_status == "needs_review" and listing.proposed_price is not None:
+        reasons = (f"{listing.proposed_price} {listing.currency} proposed; the explanation says why",)
+    return ListingState(
+        title_language,
+        description_language,
+        listing.price_status,
+        price_reasons=reasons,
+        block_rules=block_rules,
+        copy_required=copy_required,
+        ai_status=listing.ai_status,
+        ai_reason=listing.ai_reason,
     )
 
 
@@ -212,15 +290,23 @@ def rule_facts(
         "images_count": len(facts.images),
         "competitors_count": product.competitors_count,
         "specifications": list(facts.specifications),
+        "language": facts.copy_language,
+        "language_matches": None if facts.copy_language is None else not facts.wrong_language,
     }
 
 
 def _listing_row(
-    product_id: int, marketplace: str, quality: QualityScore, evaluation: Evaluation, key: str
+    product_id: int,
+    marketplace: str,
+    quality: QualityScore,
+    evaluation: Evaluation,
+    key: str,
+    ready: Readiness,
 ) -> tuple[Any, ...]:
     return (
         product_id, marketplace, quality.score, quality.grade, json_text(quality.to_json()),
-        evaluation.status, json_text(evaluation.to_json()), key,
+        evaluation.status, json_text(evaluation.to_json()), key, ready.language, ready.publishable,
+        json_text(ready.blockers_json()),
     )  # fmt: skip
 
 
@@ -237,7 +323,8 @@ def _write(
                 f" ON CONFLICT (product_id, marketplace) DO UPDATE SET"
                 f" quality_score = EXCLUDED.quality_score, grade = EXCLUDED.grade,"
                 f" quality = EXCLUDED.quality, evaluation = EXCLUDED.evaluation, rules = EXCLUDED.rules,"
-                f" score_key = EXCLUDED.score_key, updated_at = now()"
+                f" score_key = EXCLUDED.score_key, language = EXCLUDED.language,"
+                f" publishable = EXCLUDED.publishable, blockers = EXCLUDED.blockers, updated_at = now()"
             )
         if product_rows:
             # Only rows that change: a re-import of the same products writes nothing here.

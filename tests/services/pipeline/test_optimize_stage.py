@@ -19,7 +19,7 @@ from services.pipeline import jobs
 from services.pipeline.stages import import_ as product_import
 from services.pipeline.stages import optimize
 from services.pipeline.stages.normalize import normalize_chunk
-from tests.support.ai import COPY_BY_LANGUAGE, language_of, translated
+from tests.support.ai import COPY_BY_LANGUAGE, groq_copywriter, language_of, translated
 from tests.support.factories import spam_product
 from tests.support.fake_groq import FakeGroq
 from tests.support.jobs import new_job
@@ -36,10 +36,7 @@ def fake():
 
 
 def copywriter_for(fake, *, timeout=5.0, max_wait=5.0, languages=BUILT_IN_LANGUAGES) -> Copywriter:
-    chat = GroqChatModel(
-        fake.api_key, base_url=fake.base_url, timeout_seconds=timeout, max_wait_seconds=max_wait
-    )
-    return Copywriter(chat, model_name=MODEL, languages=languages)
+    return groq_copywriter(fake, model=MODEL, timeout=timeout, max_wait=max_wait, languages=languages)
 
 
 def listings(session, source_id="1"):

@@ -35,6 +35,8 @@ FINE: dict[str, Any] = {
     "images_count": 6,
     "competitors_count": 4,
     "specifications": ["Kolor", "Typ", "Łączność"],
+    "language": "de",
+    "language_matches": True,
 }
 
 
