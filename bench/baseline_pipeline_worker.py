@@ -38,7 +38,8 @@ from services.marketplaces import rules_for
 from services.normalize import normalize_product
 from services.pipeline import jobs
 from services.pipeline.stages.score import NO_RULES, rule_facts
-from services.pricing import CompetitorOffer, PriceInput, in_currency, price_product
+from services.platform.settings import get_settings
+from services.pricing import CompetitorOffer, PriceInput, in_currency, price_product, product_vat_rates
 from services.pricing.store import find_profile, marketplace_fee, profile_from_row
 from services.rules import evaluate, worst
 from services.rules import store as rule_store
@@ -161,6 +162,11 @@ def price_product_message(job_id: str, position: int) -> None:
                                                  c.get("in_stock", True)) for c in product.competitors],
                     last_price=listing.price if listing.currency == currency else None,
                     marketplace_fee_percent=fee,
+                    vat=product_vat_rates(
+                        get_settings().vat_rates, profile.category_vat_rates,
+                        product.category_path or product.category,
+                    )[rules_for(marketplace).country],
+                    marketplace=marketplace,
                 ),
                 in_currency(profile, currency, rates),
                 rates,
@@ -170,6 +176,8 @@ def price_product_message(job_id: str, position: int) -> None:
                 listing.price = decision.price
             listing.currency, listing.price_status = currency, decision.status
             listing.proposed_price = None if applied else decision.price
+            listing.floor, listing.vat_percent = decision.floor, decision.vat_percent
+            listing.fee_percent = fee
             as_json = decision.to_json()
             session.add(
                 PriceRecord(product_id=product.id, marketplace=marketplace, job_id=key, price=decision.price,

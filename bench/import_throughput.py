@@ -69,6 +69,7 @@ class Deployment:
         upgrade_database(self.database_url)
         env = {
             "APP_ENV": "test",
+            "EXCHANGE_RATES_URL": "",  # no network here: the configured rates
             "DATABASE_URL": self.database_url,
             "REDIS_URL": redis_url,
             "WEBHOOK_SECRET": SECRET,

@@ -41,12 +41,17 @@ class Listing(Base):
     ai_prompt_tokens: Mapped[int | None] = mapped_column(Integer)
     ai_completion_tokens: Mapped[int | None] = mapped_column(Integer)
     ai_key: Mapped[str | None] = mapped_column(String(64))  # the copy's inputs: skip when unchanged
-    # price: the applied price; a decision that needs review is proposed, not applied
+    # price: the applied price; a decision that needs review is proposed, not applied. Prices and the
+    # floor are gross: they include `vat_percent`; `fee_percent` is the marketplace fee the decision
+    # used (the margin of the rules is taken with both, services.pricing.margin)
     price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     currency: Mapped[str | None] = mapped_column(String(3))
     price_status: Mapped[str | None] = mapped_column(String(16))
     proposed_price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     price_key: Mapped[str | None] = mapped_column(String(64))
+    floor: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    vat_percent: Mapped[Decimal | None] = mapped_column(Numeric(7, 3))
+    fee_percent: Mapped[Decimal | None] = mapped_column(Numeric(7, 3))
     # score: listing quality and the seller's rules
     quality_score: Mapped[int | None] = mapped_column(SmallInteger)
     grade: Mapped[str | None] = mapped_column(String(1))

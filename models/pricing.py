@@ -39,8 +39,14 @@ class PricingProfileRow(Base):
     margin_floor_percent: Mapped[Decimal | None] = mapped_column(PERCENT)
     charm_ending: Mapped[Decimal | None] = mapped_column(Numeric(3, 2))
     max_change_percent: Mapped[Decimal | None] = mapped_column(PERCENT)
+    # Offers seen on other marketplaces count too (converted); else a marketplace's own offers only.
+    use_other_marketplaces: Mapped[bool] = mapped_column(server_default="false")
+    # Without a cost, a price below this share of the source price (both net) needs review.
+    min_source_percent: Mapped[Decimal | None] = mapped_column(PERCENT)
     # The seller's own fee per marketplace, {"ebay_de": "9.5"}; others use the marketplace's usual fee.
     marketplace_fees: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    # Reduced VAT rates per country and category, {"DE": {"Bücher": "7"}}; else the country's rate.
+    category_vat_rates: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 

@@ -76,7 +76,8 @@ class JobRead(BaseModel):
     # The seller's rules over the scored items: how many are ok, have a warning, are blocked.
     analysis: dict[str, int]
     ai: AiUsage = Field(default_factory=AiUsage)
-    # Per marketplace of the job: its listings that may go out, and what stops the others.
+    # Per marketplace of the job, once it has ended: its listings that may go out, and what stops the
+    # others (empty while the job runs).
     readiness: dict[str, MarketplaceReadiness] = Field(default_factory=dict)
     progress: float
     # The failed items' errors, the first ones by position (`failed_products` says how many failed).

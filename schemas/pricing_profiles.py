@@ -37,6 +37,20 @@ _FEES_DESCRIPTION = (
     "The seller's own fee in percent per marketplace id (amazon_de...: an unknown id is refused, naming"
     " the known ones); a marketplace not named keeps its usual fee"
 )
+_MARGIN_DESCRIPTION = (
+    "The lowest margin a price may leave, in percent of the net price (without VAT), after the"
+    " marketplace's fee and the cost; 0 is cost + fee + VAT. Needs the product's cost"
+)
+_OTHER_MARKETPLACES_DESCRIPTION = (
+    "Offers seen on other marketplaces (an Allegro scraper's, for Amazon.de) count too, converted;"
+    " otherwise each marketplace is priced from its own offers"
+)
+_MIN_SOURCE_DESCRIPTION = (
+    "Without a cost, a price whose net is below this share of the source price's net needs review"
+)
+_VAT_DESCRIPTION = (
+    'Reduced VAT rates per country and category path, {"DE": {"Bücher": 7}}; others pay VAT_RATES'
+)
 
 
 class PricingProfileCreate(BaseModel):
@@ -51,10 +65,15 @@ class PricingProfileCreate(BaseModel):
     beat_by_percent: Decimal = Decimal(0)
     min_price: Decimal | None = None
     max_price: Decimal | None = None
-    margin_floor_percent: Decimal | None = None
+    margin_floor_percent: Decimal | None = Field(default=None, description=_MARGIN_DESCRIPTION)
     charm_ending: Decimal | None = Field(default=None, description="0.99 makes 287.57 into 286.99")
     max_change_percent: Decimal | None = None
+    use_other_marketplaces: bool = Field(default=False, description=_OTHER_MARKETPLACES_DESCRIPTION)
+    min_source_percent: Decimal | None = Field(default=None, description=_MIN_SOURCE_DESCRIPTION)
     marketplace_fees: dict[str, Decimal] = Field(default_factory=dict, description=_FEES_DESCRIPTION)
+    category_vat_rates: dict[str, dict[str, Decimal]] = Field(
+        default_factory=dict, description=_VAT_DESCRIPTION
+    )
     is_default: bool = False
 
 
@@ -66,6 +85,8 @@ _NOT_NULL = (
     "beat_by_amount",
     "beat_by_percent",
     "marketplace_fees",
+    "use_other_marketplaces",
+    "category_vat_rates",
     "is_default",
 )
 
@@ -88,7 +109,12 @@ class PricingProfileUpdate(BaseModel):
     margin_floor_percent: Decimal | None = None
     charm_ending: Decimal | None = None
     max_change_percent: Decimal | None = None
+    use_other_marketplaces: bool | None = Field(default=None, description=_OTHER_MARKETPLACES_DESCRIPTION)
+    min_source_percent: Decimal | None = None
     marketplace_fees: dict[str, Decimal] | None = Field(default=None, description=_FEES_DESCRIPTION)
+    category_vat_rates: dict[str, dict[str, Decimal]] | None = Field(
+        default=None, description=f"{_VAT_DESCRIPTION}; replaces the whole mapping"
+    )
     is_default: bool | None = Field(
         default=None, description="true makes it the default; the default stops being one only that way"
     )
@@ -118,6 +144,9 @@ class PricingProfileRead(BaseModel):
     margin_floor_percent: PercentOut | None
     charm_ending: MoneyOut | None
     max_change_percent: PercentOut | None
+    use_other_marketplaces: bool
+    min_source_percent: PercentOut | None
+    category_vat_rates: dict[str, dict[str, PercentOut]]
     marketplace_fees: dict[str, PercentOut] = Field(description="The seller's own fees, as set")
     effective_fees: dict[str, PercentOut] = Field(
         description="The fee in effect on every marketplace: the seller's own, else the usual one"

@@ -7,8 +7,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
 
 import models
-from services.platform.db import ROOT, upgrade_database
-from tests.support.servers import create_database
+from services.platform.db import upgrade_database
+from tests.support.servers import create_database, migrate
 
 
 def test_the_migrated_schema_matches_the_models_and_every_table_has_row_level_security():
@@ -102,22 +102,6 @@ def schema_of(url: str) -> dict[str, list[tuple[object, ...]]]:
     return schema
 
 
-def downgrade_database(url: str, revision: str) -> None:
-    """`alembic downgrade <revision>` on the given database (as upgrade_database upgrades it)."""
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config(str(ROOT / "alembic.ini"))
-    config.attributes["configure_logging"] = False
-    engine = create_engine(url)
-    try:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.downgrade(config, revision)
-    finally:
-        engine.dispose()
-
-
 def test_downgrade_to_nothing_and_up_again_gives_back_the_same_schema():
     url = create_database("listing_downgrade")
     upgrade_database(url)
@@ -129,7 +113,7 @@ def test_downgrade_to_nothing_and_up_again_gives_back_the_same_schema():
     assert migrated["constraints"]
     assert migrated["seeded pricing profiles"]
 
-    downgrade_database(url, "base")
+    migrate(url, "base", down=True)
     emptied = schema_of(url)
     # Nothing left but Alembic's own (empty) table: no table, index, sequence or type a downgrade forgot.
     assert [row[0] for row in emptied["relations"]] == ["alembic_version"]

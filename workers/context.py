@@ -19,6 +19,7 @@ from redis import Redis
 from services.ai import Copywriter
 from services.ai.factory import build_copywriter
 from services.marketplaces import check_languages, marketplace_languages
+from services.normalize.extract import known_brands
 from services.normalize.language import LanguageDetector, detector_for
 from services.pipeline.stages.optimize import CopySettings
 from services.platform.settings import Settings, get_settings
@@ -39,6 +40,7 @@ class StageContext:
     copywriter: Copywriter | None  # jobs write their copy with the bulk model; None without a Groq key
     copy: CopySettings
     detector: LanguageDetector  # tells apart the languages of every marketplace, as configured
+    brands: Mapping[str, str]  # the brands a title may name: the built-in ones and EXTRA_BRANDS
 
     @property
     def slice_products(self) -> int:
@@ -57,6 +59,7 @@ def stage_context() -> StageContext:
 def build_stage_context(settings: Settings, redis: Redis | None) -> StageContext:
     """ValueError naming the problem for rates, weights or languages the domains cannot use."""
     languages = check_languages(settings.marketplace_languages)
+    brands = known_brands(settings.extra_brands)
     return StageContext(
         settings=settings,
         rates=ExchangeRates(settings.exchange_rates, settings.exchange_rates_as_of),
@@ -64,7 +67,12 @@ def build_stage_context(settings: Settings, redis: Redis | None) -> StageContext
         languages=languages,
         copywriter=build_copywriter(settings, redis, model=settings.groq_bulk_model),
         copy=CopySettings(
-            model=settings.groq_bulk_model, prompt_version=settings.ai_prompt_version, languages=languages
+            model=settings.groq_bulk_model,
+            prompt_version=settings.ai_prompt_version,
+            languages=languages,
+            refusal_cache_hours=settings.ai_refusal_cache_hours,
+            brands=brands,
         ),
         detector=detector_for(marketplace_languages(languages)),
+        brands=brands,
     )

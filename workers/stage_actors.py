@@ -29,6 +29,7 @@ from services.pipeline.stages import optimize
 from services.pipeline.stages.normalize import normalize_chunk as normalize_products
 from services.pipeline.stages.price import price_chunk as price_products
 from services.pipeline.stages.score import score_chunk as score_products
+from services.pricing.rates_store import current_rates
 from services.rules import store as rule_store
 from workers import messages
 from workers.broker import QUEUE, RETRY_OPTIONS, broker
@@ -52,10 +53,12 @@ MIN_DEFER_SECONDS = 5.0  # a deferred slice comes back after the limits' wait, a
 @dramatiq.actor(actor_name=messages.stage_actor_name(stages.NORMALIZE), **_STAGE_ACTOR_OPTIONS)
 def normalize_chunk(job_id: str, number: int) -> None:
     def work(session: Session, job: uuid.UUID, plan: jobs.JobPlan, only: Only) -> StageResult:
-        reason = optimize.copy_mode_reason(plan.optimize, stage_context().copywriter is not None)
+        context = stage_context()
+        reason = optimize.copy_mode_reason(plan.optimize, context.copywriter is not None)
         return normalize_products(
-            session, job, number, marketplaces=plan.marketplaces, deterministic_reason=reason, only=only
-        )
+            session, job, number, marketplaces=plan.marketplaces, deterministic_reason=reason,
+            brands=context.brands, only=only,
+        )  # fmt: skip
 
     _run(stages.NORMALIZE, job_id, number, work)
 
@@ -131,13 +134,17 @@ def _may_defer(plan: jobs.JobPlan, max_defer_seconds: float) -> bool:
 @dramatiq.actor(actor_name=messages.stage_actor_name(stages.PRICE), **_STAGE_ACTOR_OPTIONS)
 def price_chunk(job_id: str, number: int) -> None:
     def work(session: Session, job: uuid.UUID, plan: jobs.JobPlan, only: Only) -> StageResult:
+        context = stage_context()
         return price_products(
             session,
             job,
             number,
             marketplaces=plan.marketplaces,
             profile_name=plan.pricing_profile,
-            rates=stage_context().rates,
+            rates=current_rates(session, context.rates),
+            vat_rates=context.settings.vat_rates,
+            source_currencies=context.settings.source_currencies,
+            max_rates_age_days=context.settings.exchange_rates_max_age_days,
             only=only,
         )
 
@@ -151,8 +158,8 @@ def score_chunk(job_id: str, number: int) -> None:
         context = stage_context()
         return score_products(
             session, job, number, marketplaces=plan.marketplaces, rules=rules, weights=context.weights,
-            rates=context.rates, detector=context.detector, languages=context.languages,
-            copy_required=plan.optimize is True, only=only,
+            rates=current_rates(session, context.rates), detector=context.detector,
+            languages=context.languages, copy_required=plan.optimize is True, only=only,
         )  # fmt: skip
 
     _run(stages.SCORE, job_id, number, work)

@@ -19,6 +19,7 @@ from schemas.imports import ImportAccepted
 from services.ai import Copywriter
 from services.ai.factory import build_copywriter
 from services.marketplaces import check_languages, resolve_marketplace
+from services.normalize.extract import known_brands
 from services.pipeline import jobs, on_demand_copy
 from services.pipeline.stages.optimize import NO_KEY, CopySettings
 from services.platform.settings import Settings, get_settings
@@ -151,6 +152,8 @@ def _optimize(
                 model=settings.groq_model,
                 prompt_version=settings.ai_prompt_version,
                 languages=check_languages(settings.marketplace_languages),
+                refusal_cache_hours=settings.ai_refusal_cache_hours,
+                brands=known_brands(settings.extra_brands),
             ),
             timeout_seconds=settings.ai_request_timeout_seconds,
             deterministic_reason=NO_KEY,

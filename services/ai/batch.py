@@ -18,7 +18,8 @@ Rules:
   "items" list, has no item with the id, or more than one. An id may come back as a number ("7" and 7
   are one id); items with ids not asked for are ignored.
 * Writing (`write_batch`): ONE request for all the products, with the answer's token limit of one
-  product times N. Each item is reviewed like a single product's answer (`review_answer`); one that
+  product times N. Each item is reviewed like a single product's answer (`review_answer`, with the
+  copywriter's languages and language detector: an item in the wrong language is refused); one that
   passes is "optimized" copy exactly as `Copywriter.write` returns it. An item with problems takes the
   single product's repair path: ONE repair request (`prompts.build_messages` with its problems and its
   item as the previous answer; no previous answer when there was no item of its own), reviewed the
@@ -186,7 +187,10 @@ class _Item:
         self.model = answer.model or self.model
 
     def review(self, content: str, marketplace: str) -> Review:
-        review = review_answer(content, self.request.source, marketplace, self.copywriter.languages)
+        copywriter = self.copywriter
+        review = review_answer(
+            content, self.request.source, marketplace, copywriter.languages, copywriter.detector
+        )
         if review.grounding is not None:
             self.grounding = review.grounding.score
         return review

@@ -18,13 +18,16 @@ other keys are ignored. A ```json fence around it is tolerated.
    .info), instruction-like phrases (`prompts.find_injections`; a role label such as "System:" is
    data in copy, "System: Android 13", and not refused), promotional, shipping or price claims
    (a short list in German, Polish and English, and amounts with a currency: "99,99 €").
-4. Facts: every known brand name (`extract.KNOWN_BRANDS`) and every model-number-like token (letters
-   and digits mixed, "WH-1000XM4", "IPX4", not a number with a short unit such as "30h" or "128GB") in
-   the output occurs in the source; compared without case and punctuation, a code of six characters
-   or more may also be part of a longer source code. Every quantity (units of `normalize.units`:
-   "250 g", "1,5 m") in the output is one the source states, in any unit of its kind ("0,25 kg").
+4. Language: the title and the description (its text) must be in the marketplace's language
+   (`rules_for(marketplace, languages).language`), as the `LanguageDetector` tells it, the brand and
+   model left out of the reading. A text detected in another language is refused with a problem that
+   names the language asked for and the one found ("the copy must be in German (de); the title and
+   the description are in Polish"), so the repair asks for the right one. An undetermined text (too
+   few words, names and codes: "Sony WH-1000XM4 ANC") is no verdict and is not refused. Without a
+   detector (`detector=None`) this check is left out; the copywriter always passes one.
 
-How well the words are grounded is `grounding.grounding_score`, checked by the copywriter.
+The facts (brand, model numbers, sizes, numbers, claims, colours, materials) are
+`grounding.grounding_score`'s, checked by the copywriter after these.
 """
 
 from __future__ import annotations
@@ -37,17 +40,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from services.ai.prompts import SourceProduct, find_injections
-from services.marketplaces import check_title
+from services.marketplaces import BUILT_IN_LANGUAGES, Languages, check_title, language_name, rules_for
 from services.normalize.descriptions import ACRONYMS, clean_description
-from services.normalize.extract import KNOWN_BRANDS
-from services.normalize.units import find_quantities, parse_quantity
+from services.normalize.language import LanguageDetector
 
 _FENCE_RE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL | re.IGNORECASE)
 _TAGS_RE = re.compile(r"<[^>]*>")
-_TOKEN_RE = re.compile(r"[^\W_]+(?:[-./][^\W_]+)*")
 _WORD_RE = re.compile(r"[^\W\d_]+")
-_NOT_ALNUM_RE = re.compile(r"[\W_]+")
-_NUMBER_WITH_UNIT_RE = re.compile(r"\d+(?:[.,]\d+)?[^\W\d_]{1,4}")
 
 _CONTACT = (
     ("e-mail address", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
@@ -113,8 +112,16 @@ def parse_copy(content: str) -> AiCopy | list[str]:
         return [_field_problem(error["loc"], error["type"], data) for error in exc.errors(include_url=False)]
 
 
-def check_copy(copy: AiCopy, source: SourceProduct, marketplace: str) -> list[str]:
-    """Every problem of the copy (module docstring), empty when it can be listed as it is."""
+def check_copy(
+    copy: AiCopy,
+    source: SourceProduct,
+    marketplace: str,
+    *,
+    languages: Languages = BUILT_IN_LANGUAGES,
+    detector: LanguageDetector | None = None,
+) -> list[str]:
+    """Every problem of the copy (module docstring), empty when it can be listed as it is. With a
+    `detector`, the copy's language is checked too."""
     title = copy.title
     problems = [f"title: {problem}" for problem in check_title(title, marketplace)]
     if shouting := _shouting_words(title, source.brand):
@@ -138,70 +145,35 @@ def check_copy(copy: AiCopy, source: SourceProduct, marketplace: str) -> list[st
         if promo := _matches(_PROMO_RE, text):
             problems.append(f"{where}: promotional, shipping or price claims: {_listed(promo)}")
 
-    output = f"{title}\n{description_text}"
-    facts = _SourceFacts(source)
-    if brands := facts.unsourced_brands(output):
-        problems.append(f"brands not in the source: {_listed(brands)}")
-    if codes := facts.unsourced_codes(output):
-        problems.append(f"model numbers not in the source: {_listed(codes)}")
-    if quantities := facts.unsourced_quantities(output):
-        problems.append(f"sizes not in the source: {_listed(quantities)}")
+    if detector is not None:
+        language = rules_for(marketplace, languages).language
+        if (problem := language_problem(copy, source, language, detector)) is not None:
+            problems.append(problem)
     return problems
+
+
+def language_problem(
+    copy: AiCopy, source: SourceProduct, language: str, detector: LanguageDetector
+) -> str | None:
+    """Why the copy is not in `language` (module docstring, step 4), or None."""
+    names = [name for name in (source.brand, source.model) if name]
+    found: dict[str, str] = {}
+    for part, text in (("title", copy.title), ("description", html_text(copy.description_html))):
+        detected = detector.detect(text, names=names)
+        if detected is not None and detected != language:
+            found[part] = detected
+    if not found:
+        return None
+    if len(found) == 2 and len(set(found.values())) == 1:
+        said = f"the title and the description are in {language_name(found['title'])}"
+    else:
+        said = ", ".join(f"the {part} is in {language_name(code)}" for part, code in found.items())
+    return f"the copy must be in {language_name(language)} ({language}); {said}"
 
 
 def html_text(markup: str) -> str:
     """The text of HTML, tags as spaces, character references decoded, white space collapsed."""
     return " ".join(html.unescape(_TAGS_RE.sub(" ", markup)).split())
-
-
-class _SourceFacts:
-    """The source's tokens, compact codes and quantities, for the fact checks."""
-
-    def __init__(self, source: SourceProduct) -> None:
-        texts = [text for text in source.texts() if text]
-        self.words = {word.casefold() for text in texts for word in _TOKEN_RE.findall(text)}
-        self.words |= {word.casefold() for text in texts for word in _WORD_RE.findall(text)}
-        self.codes = {_compact(token) for text in texts for token in _TOKEN_RE.findall(text)}
-        self.compact_text = " ".join(_compact(text) for text in texts)
-        quantities = {quantity for text in texts for _, quantity in find_quantities(text)}
-        for spec in source.specifications:
-            if (quantity := parse_quantity(spec.value)) is not None:
-                quantities.add(quantity)
-        self.quantities = quantities
-
-    def unsourced_brands(self, output: str) -> list[str]:
-        found = []
-        for token in _TOKEN_RE.findall(output):
-            key = token.casefold()
-            if key in KNOWN_BRANDS and key not in self.words:
-                found.append(KNOWN_BRANDS[key])
-        return list(dict.fromkeys(found))
-
-    def unsourced_codes(self, output: str) -> list[str]:
-        found = []
-        for token in _TOKEN_RE.findall(output):
-            if not _is_code(token):
-                continue
-            code = _compact(token)
-            if code in self.codes or (len(code) >= 6 and code in self.compact_text):
-                continue
-            found.append(token)
-        return list(dict.fromkeys(found))
-
-    def unsourced_quantities(self, output: str) -> list[str]:
-        found = [text for text, quantity in find_quantities(output) if quantity not in self.quantities]
-        return list(dict.fromkeys(found))
-
-
-def _is_code(token: str) -> bool:
-    """Letters and digits mixed, and not a number with a short unit ("30h", "128GB", "5G")."""
-    has_digit = any(ch.isdigit() for ch in token)
-    has_letter = any(ch.isalpha() for ch in token)
-    return has_digit and has_letter and not _NUMBER_WITH_UNIT_RE.fullmatch(token)
-
-
-def _compact(text: str) -> str:
-    return _NOT_ALNUM_RE.sub("", text.casefold())
 
 
 def _shouting_words(title: str, brand: str | None) -> list[str]:

@@ -4,10 +4,13 @@ model is passed in (`ChatModel`), so this module does no I/O itself.
 Rules (`Copywriter.write`):
 
 1. Ask the model (`prompts.build_messages`) for a JSON object {"title", "description_html"}.
-2. Review the answer: it must parse (`checks.parse_copy`), pass `checks.check_copy` and score at least
-   `grounding.MIN_GROUNDING` (`grounding.grounding_score` over the title and the description's text,
-   in the marketplace's language). The title is read with its white space collapsed first.
-3. Problems: ONE repair attempt, with the previous answer and the problems listed. Still problems: the
+2. Review the answer: it must parse (`checks.parse_copy`), pass `checks.check_copy` (its language
+   among them: the marketplace's, as the copywriter's `LanguageDetector` tells it) and state no fact
+   the source does not (`grounding.grounding_score` over the title and the description's text; any
+   ungrounded fact is a problem, `grounding.grounding_problem`). The title is read with its white
+   space collapsed first.
+3. Problems: ONE repair attempt, with the previous answer and the problems listed (an answer in the
+   wrong language is told which language to write in). Still problems: the
    fallback copy (the deterministic title and description passed in), ai_status "fallback", reason
    "model output failed checks after a repair: …" (the second answer's problems).
 4. `ChatUnavailable` at any attempt: the fallback copy, reason "AI unavailable: …". Nothing is raised:
@@ -29,8 +32,9 @@ from services.ai.chat import ChatModel, ChatUnavailable
 from services.ai.checks import AiCopy, check_copy, parse_copy
 from services.ai.grounding import Grounding, grounding_problem, grounding_score
 from services.ai.prompts import PROMPT_VERSION, SourceProduct, build_messages
-from services.marketplaces import BUILT_IN_LANGUAGES, Languages, rules_for
+from services.marketplaces import BUILT_IN_LANGUAGES, Languages, marketplace_languages, rules_for
 from services.normalize.descriptions import clean_description
+from services.normalize.language import LanguageDetector, detector_for
 
 AiStatus = Literal["optimized", "fallback"]
 MAX_ATTEMPTS = 2  # the first answer and one repair
@@ -63,19 +67,32 @@ class Review:
 
 
 def review_answer(
-    content: str, source: SourceProduct, marketplace: str, languages: Languages = BUILT_IN_LANGUAGES
+    content: str,
+    source: SourceProduct,
+    marketplace: str,
+    languages: Languages = BUILT_IN_LANGUAGES,
+    detector: LanguageDetector | None = None,
 ) -> Review:
-    """The answer parsed, checked and scored (module docstring, step 2)."""
+    """The answer parsed, checked and scored (module docstring, step 2). `detector`: the one that
+    tells apart every marketplace's language (default: the process's, `copy_detector(languages)`)."""
     parsed = parse_copy(content)
     if isinstance(parsed, list):
         return Review(None, parsed)
     copy = AiCopy(title=" ".join(parsed.title.split()), description_html=parsed.description_html)
-    problems = check_copy(copy, source, marketplace)
+    if detector is None:
+        detector = copy_detector(languages)
+    problems = check_copy(copy, source, marketplace, languages=languages, detector=detector)
     text = clean_description(copy.description_html, brand=source.brand).text
-    grounding = grounding_score(f"{copy.title}\n{text}", source, rules_for(marketplace, languages).language)
+    grounding = grounding_score(f"{copy.title}\n{text}", source)
     if (problem := grounding_problem(grounding)) is not None:
         problems.append(problem)
     return Review(copy, problems, grounding)
+
+
+def copy_detector(languages: Languages = BUILT_IN_LANGUAGES) -> LanguageDetector:
+    """The process's detector for every marketplace's language as configured (and the guards):
+    built on first use, which loads lingua's models (half a second)."""
+    return detector_for(marketplace_languages(languages))
 
 
 class Copywriter:
@@ -89,9 +106,12 @@ class Copywriter:
         max_tokens: int = 600,
         prompt_version: str = PROMPT_VERSION,
         languages: Languages = BUILT_IN_LANGUAGES,
+        detector: LanguageDetector | None = None,
     ) -> None:
         self.prompt_version = prompt_version  # a setting: bumping it has every copy written again
         self.languages = languages  # where MARKETPLACE_LANGUAGES differs from a marketplace's own
+        # Tells whether an answer is in its marketplace's language (default: `copy_detector(languages)`).
+        self.detector = detector if detector is not None else copy_detector(languages)
         self._model = model
         self._model_name = model_name
         self._max_tokens = max_tokens
@@ -160,7 +180,7 @@ class Copywriter:
             prompt_tokens += answer.prompt_tokens
             completion_tokens += answer.completion_tokens
             answered_by = answer.model or answered_by
-            review = review_answer(answer.content, source, marketplace, self.languages)
+            review = review_answer(answer.content, source, marketplace, self.languages, self.detector)
             if review.grounding is not None:
                 grounding = review.grounding.score
             if review.copy is not None and not review.problems:

@@ -1,6 +1,7 @@
 """The copywriter the settings describe: Groq through the SDK, behind the limiter every process shares.
 
-No `GROQ_API_KEY`: None, and the deterministic copy is used (its listings say so).
+No `GROQ_API_KEY`: None, and the deterministic copy is used (its listings say so). The copywriter's
+language detector tells apart every marketplace's language as configured (MARKETPLACE_LANGUAGES).
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from services.ai.client import GroqChatModel
-from services.ai.copywriter import Copywriter
+from services.ai.copywriter import Copywriter, copy_detector
 from services.ai.limiter import SharedRateLimiter
 from services.marketplaces import check_languages
 
@@ -41,9 +42,11 @@ def build_copywriter(
         max_wait_seconds=settings.groq_max_wait_seconds if max_wait_seconds is None else max_wait_seconds,
         limiter=limiter,
     )
+    languages = check_languages(settings.marketplace_languages)
     return Copywriter(
         chat,
         model_name=model,
         prompt_version=settings.ai_prompt_version,
-        languages=check_languages(settings.marketplace_languages),
+        languages=languages,
+        detector=copy_detector(languages),  # an answer in another language than its marketplace's is refused
     )

@@ -3,6 +3,16 @@
 Prices may be numbers or scraped text ("1 299,99 zł", see services.pricing.parse). Empty optional text
 counts as absent. Keys we do not know are kept (`ProductIn.raw_extra()`). `validate_product` turns
 Pydantic's errors into one short message per field, fit to show the seller.
+
+A product ``price`` that holds no number at all ("zapytaj sprzedawcę": ask the seller) does not fail
+the product: `validate_product` imports it without a price (pricing follows competitors where the
+profile allows it) and reports it in `ProductIn.warnings`, a message starting "warning:". A price
+that is a wrong number (-15, 0, NaN, over 100,000,000), a cost, or a competitor's price that cannot
+be read still fails the product.
+
+A competitor offer may say where it was seen: ``marketplace`` (an id such as "amazon_de", the seed's
+"amazon", or a host such as "amazon.de"), else its ``url``'s host (allegro.pl → allegro_pl,
+www.amazon.de → amazon_de); a marketplace we do not list on is kept as given, lower-cased.
 """
 
 from __future__ import annotations
@@ -13,9 +23,18 @@ from decimal import Decimal
 from functools import cache
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 
+from services.pricing.competitors import marketplace_from_url, normalize_marketplace
 from services.pricing.parse import InvalidPrice, parse_price
 
 _CURRENCY_CODE_RE = re.compile(r"[A-Z]{3}")
@@ -51,6 +70,15 @@ def _image_urls(value: object) -> object:
         raise ValueError("must be a list of image URLs")
     return [url for url in value if url.strip()]
 
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    field: str
+    error: str
+
+
+PRICE_WARNING = "warning"
+PRICE_WARNING_THEN = "imported without a price (priced from competitors where the profile allows it)"
 
 # The columns' bounds: a longer EAN or a larger stock fails its product, not the whole chunk's write.
 EAN_MAX_LENGTH = 64
@@ -100,6 +128,19 @@ class CompetitorOffer(_PricedItem):
     currency: CurrencyCode = None
     in_stock: bool = True
     url: OptionalText = None
+    marketplace: Annotated[
+        OptionalText,
+        Field(description='Where it was seen: "allegro_pl", "amazon.de"...; else read from its url'),
+    ] = None
+
+    @model_validator(mode="after")
+    def marketplace_of_offer(self) -> Self:
+        """The marketplace as an id (module docstring), else the one its URL names, if any."""
+        values = self.__dict__
+        values["marketplace"] = normalize_marketplace(values["marketplace"]) or marketplace_from_url(
+            values["url"]
+        )
+        return self
 
 
 def _ids_may_be_numbers(schema: dict[str, Any]) -> None:
@@ -130,10 +171,16 @@ class ProductIn(_PricedItem):
     stock: Annotated[int | None, Field(ge=0, le=STOCK_MAX)] = None
     cost: Price | None = None
     competitors: list[CompetitorOffer] = Field(default_factory=list)
+    _warnings: list[FieldError] = PrivateAttr(default_factory=list)
 
     def raw_extra(self) -> dict[str, Any]:
         """The keys the scraper sent that this model does not know, as sent."""
         return self.model_extra or {}
+
+    @property
+    def warnings(self) -> list[FieldError]:
+        """What was imported otherwise than sent (an unreadable price), each "warning: ..."."""
+        return list(self._warnings)
 
 
 @cache
@@ -141,20 +188,28 @@ def _optional_text_fields(model: type[BaseModel]) -> tuple[str, ...]:
     return tuple(name for name, info in model.model_fields.items() if info.annotation == str | None)
 
 
-@dataclass(frozen=True, slots=True)
-class FieldError:
-    field: str
-    error: str
-
-
 def validate_product(raw: object) -> ProductIn | list[FieldError]:
-    """The validated product, or every problem with it, one per field, in Pydantic's order."""
+    """The validated product (its `warnings` say what was imported otherwise than sent), or every
+    problem with it, one per field, in Pydantic's order, its warnings last."""
     if not isinstance(raw, dict):
         return [FieldError("product", f"must be a JSON object, got {_json_type_name(raw)}")]
+    warnings: list[FieldError] = []
+    price = raw.get("price")
+    if isinstance(price, str) and not price.strip():
+        raw = {**raw, "price": None}  # empty optional text counts as absent
+    elif price is not None:
+        try:
+            parse_price(price)
+        except InvalidPrice as unreadable:
+            if unreadable.no_number:  # no price given: a wrong number fails below, with its reason
+                warnings.append(FieldError("price", f"{PRICE_WARNING}: {unreadable}; {PRICE_WARNING_THEN}"))
+                raw = {**raw, "price": None}
     try:
-        return ProductIn.model_validate(raw)
+        product = ProductIn.model_validate(raw)
     except ValidationError as exc:
-        return [_field_error(error) for error in exc.errors(include_url=False)]
+        return [*(_field_error(error) for error in exc.errors(include_url=False)), *warnings]
+    product._warnings = warnings
+    return product
 
 
 # Pydantic's messages for the error types our fields can raise, in the seller's words.

@@ -41,11 +41,14 @@ class MarketplaceRules:
     max_word_repeats: int | None = None
     # Characters that count as more than one (Allegro counts HTML entities: "&" is "&amp;").
     character_weights: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
-    # What the listing is priced in and written in, and the marketplace's usual sales fee: the
-    # margin floor includes it. A pricing profile may set a seller's own fee per marketplace.
+    # What the listing is priced in and written in, and the marketplace's usual sales fee (a percent
+    # of the gross price): the margin floor includes it. A pricing profile may set a seller's own fee
+    # per marketplace. `country` (ISO 3166 code) decides the VAT in its prices, which are gross: the
+    # rates per country are configuration (VAT_RATES), reduced ones per category a pricing profile's.
     currency: str = "EUR"
     language: str = "de"
     fee_percent: Decimal = Decimal(0)
+    country: str = "DE"
     # What a listing needs before it may go out: a valid EAN where the marketplace keys its catalogue
     # by it (Kaufland) or asks for a product id (Amazon, unless the brand has a GTIN exemption), and
     # at least one image everywhere.
@@ -86,10 +89,12 @@ _RULES: dict[str, MarketplaceRules] = {
         ),
         MarketplaceRules(
             "amazon_pl", "Amazon.pl", 200, _AMAZON_FORBIDDEN, max_word_repeats=2,
-            currency="PLN", language="pl", fee_percent=_FEE_AMAZON, requires_ean=True,
+            currency="PLN", language="pl", fee_percent=_FEE_AMAZON, country="PL", requires_ean=True,
         ),
         MarketplaceRules("ebay_de", "eBay.de", 80, fee_percent=_FEE_EBAY),
-        MarketplaceRules("ebay_pl", "eBay.pl", 80, currency="PLN", language="pl", fee_percent=_FEE_EBAY),
+        MarketplaceRules(
+            "ebay_pl", "eBay.pl", 80, currency="PLN", language="pl", fee_percent=_FEE_EBAY, country="PL"
+        ),
         MarketplaceRules(
             "kaufland_de", "Kaufland.de", 80, forbid_symbols=True, fee_percent=_FEE_KAUFLAND,
             requires_ean=True,
@@ -103,6 +108,7 @@ _RULES: dict[str, MarketplaceRules] = {
             currency="PLN",
             language="pl",
             fee_percent=_FEE_ALLEGRO,
+            country="PL",
         ),
     )
 }  # fmt: skip

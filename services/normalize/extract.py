@@ -3,8 +3,9 @@
 Confidence, from 0 (nothing found) to 1 (given by the seller in that very field):
 
 * Brand: the `brand` field 1.0; else the attribute "Marka", "Brand", "Producent" or "Hersteller" 0.9;
-  else, from the title, the first word that is a known brand (spelled as we know it) or else the
-  first capitalized word that is not a common product word ("Słuchawki", "Zestaw"…) 0.5.
+  else, from the title, the first word that is a known brand (spelled as we know it: KNOWN_BRANDS and
+  the seller's own, EXTRA_BRANDS) 0.5; else none. A capitalized word is not taken for a brand: Polish
+  titles start with the product ("Plecak", "Kurtka"), and a wrong brand is worse than none.
   Placeholder values ("bez marki", "inna", "no name", "brak") are no brand.
 * Model: the attribute "Model", "Kod producenta", "MPN", "Numer katalogowy" or "Part number" 0.9;
   else the first title token mixing letters and digits that is not a quantity ("128GB") or a
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
@@ -41,13 +42,6 @@ KNOWN_BRANDS = {brand.casefold(): brand for brand in (
     "Rowenta", "Samsung", "SanDisk", "Seagate", "Sennheiser", "Sharp", "Siemens", "Sony", "SteelSeries",
     "TCL", "Tefal", "Toshiba", "TP-Link", "Ugreen", "Whirlpool", "Xiaomi", "Zelmer"
 )}  # fmt: skip
-# Capitalized words that start Polish titles and are the product, not its brand.
-PRODUCT_WORDS = frozenset({
-    "słuchawki", "telefon", "smartfon", "odkurzacz", "ładowarka", "kabel", "etui", "zestaw", "nowy",
-    "nowa", "nowe", "oryginalny", "oryginalna", "oryginalne", "laptop", "monitor", "głośnik", "kamera",
-    "zegarek", "smartwatch", "wkrętarka", "wiertarka", "czajnik", "ekspres", "golarka", "suszarka",
-    "lodówka", "pralka", "tablet", "drukarka", "mysz", "klawiatura"
-})  # fmt: skip
 PLACEHOLDERS = frozenset({"bez marki", "inna", "inny", "no name", "noname", "brak", "nie dotyczy", "-"})
 _NETWORK_RE = re.compile(r"\d+G", re.IGNORECASE)
 _CATEGORY_SPLIT_RE = re.compile(r"\s*[>»›]\s*")
@@ -69,17 +63,21 @@ class Spec:
     confidence: float = 1.0
 
 
-def extract_brand(brand: str | None, attributes: Mapping[str, Any], title: str) -> Guess[str]:
+def known_brands(extra: Iterable[str] = ()) -> Mapping[str, str]:
+    """KNOWN_BRANDS and the seller's own (EXTRA_BRANDS), by their case-folded names."""
+    return {**KNOWN_BRANDS, **{name.strip().casefold(): name.strip() for name in extra if name.strip()}}
+
+
+def extract_brand(
+    brand: str | None, attributes: Mapping[str, Any], title: str, known: Mapping[str, str] = KNOWN_BRANDS
+) -> Guess[str]:
     if brand and brand.strip():
         return Guess(brand.strip(), 1.0, "brand field")
     if found := _attribute(attributes, BRAND_ATTRIBUTES):
         return Guess(found[1], 0.9, f"attribute '{found[0]}'")
     words = [word.strip(".,;:!?()[]\"'") for word in title.split()]
-    if known := next((KNOWN_BRANDS[w.casefold()] for w in words if w.casefold() in KNOWN_BRANDS), None):
-        return Guess(known, 0.5, "title, a known brand")
-    for word in words:
-        if word[:1].isupper() and word.isalpha() and word.casefold() not in PRODUCT_WORDS:
-            return Guess(word, 0.5, "title, first capitalized word")
+    if found_brand := next((known[w.casefold()] for w in words if w.casefold() in known), None):
+        return Guess(found_brand, 0.5, "title, a known brand")
     return Guess(None, 0.0)
 
 

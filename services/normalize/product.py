@@ -9,7 +9,7 @@ product always gives the same result.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -20,6 +20,7 @@ from services.imports.product import ProductIn
 from services.marketplaces import DEFAULT_MARKETPLACES, fit_title, rules_for
 from services.normalize.descriptions import CleanDescription, CleanImages, clean_description, clean_images
 from services.normalize.extract import (
+    KNOWN_BRANDS,
     Spec,
     extract_brand,
     extract_category,
@@ -57,14 +58,18 @@ class NormalizedProduct:
 
 
 def normalize_product(
-    product: ProductIn, marketplaces: Sequence[str] = DEFAULT_MARKETPLACES
+    product: ProductIn,
+    marketplaces: Sequence[str] = DEFAULT_MARKETPLACES,
+    *,
+    brands: Mapping[str, str] = KNOWN_BRANDS,
 ) -> NormalizedProduct:
-    """The product's cleaned and extracted fields, and a compliant title per requested marketplace."""
+    """The product's cleaned and extracted fields, and a compliant title per requested marketplace.
+    `brands`: the brands a title may name (extract.known_brands with the seller's own)."""
     for marketplace in marketplaces:
         rules_for(marketplace)  # unknown ids fail before any work
     changes: list[str] = []
     attributes = product.attributes
-    brand = extract_brand(product.brand, attributes, product.title)
+    brand = extract_brand(product.brand, attributes, product.title, brands)
     if brand.value is not None and brand.confidence < 1:
         changes.append(f"brand: '{brand.value}' from the {brand.source} (confidence {brand.confidence})")
     title = clean_title(product.title, brand=brand.value)

@@ -14,10 +14,11 @@ import hashlib
 from collections.abc import Mapping
 from decimal import Decimal
 
+from services.normalize.extract import KNOWN_BRANDS
 from services.pricing import ExchangeRates
 
 # Bump when the normalizer's output for the same input changes: every product is normalized again.
-NORMALIZER_VERSION = "1"
+NORMALIZER_VERSION = "2"  # 2: no brand guessed from a title's capitalized word
 # Bump when the scorer's or the rules engine's output for the same input changes.
 SCORER_VERSION = "2"  # 2: the copy's language and the listing's readiness
 
@@ -26,8 +27,16 @@ def _key(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def normalize_key(content_hash: str) -> str:
-    return _key("normalize", NORMALIZER_VERSION, content_hash)
+def normalize_key(content_hash: str, brands: str = "") -> str:
+    """`brands`: brands_fingerprint of the brands a title may name, when the seller added some."""
+    return _key("normalize", NORMALIZER_VERSION, content_hash, brands)
+
+
+def brands_fingerprint(brands: Mapping[str, str]) -> str:
+    """ "" for the built-in brands (the usual case), else a key of the whole list."""
+    if brands is KNOWN_BRANDS or dict(brands) == KNOWN_BRANDS:
+        return ""
+    return _key("brands", *sorted(brands.values()))
 
 
 def copy_key(normalize: str, marketplace: str, language: str, prompt_version: str, model: str) -> str:

@@ -2,7 +2,8 @@
 poll (`/api/ai/batch-optimize`). Here, not in services.ai, because it plans and stores as the optimize
 stage does and starts optimize jobs: services.ai (the model, prompts, checks) stays below the pipeline.
 The same parts as the optimize stage (services.pipeline.stages.optimize): the listing's current copy,
-then the cache, then the model; the same rows written.
+then the cache (a refused answer only while it is younger than `CopySettings.refusal_cache_hours`),
+then the model; the same rows written.
 
 One product: the answer comes within `timeout_seconds`. A model still writing then is left to
 finish in the background (its answer is dropped: the request has been answered) and the product gets

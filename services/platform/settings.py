@@ -120,6 +120,39 @@ class Settings(BaseSettings):
     # A running job whose items have not moved for this long gets its pending chunks sent again.
     sweep_stalled_after_seconds: float = 300.0
     sweep_interval_seconds: float = 10.0
+    # The ECB's euro reference rates, fetched by a worker when the stored ones are older than
+    # EXCHANGE_RATES_REFRESH_HOURS and kept in Postgres; EXCHANGE_RATES fills what they lack and stands in
+    # until a day is stored. Empty URL: never fetched (the configured rates only). A price made with
+    # rates older than EXCHANGE_RATES_MAX_AGE_DAYS says so in its explanation.
+    exchange_rates_url: str = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
+    exchange_rates_refresh_hours: float = Field(default=12.0, gt=0)
+    exchange_rates_max_age_days: int = Field(default=3, ge=0)
+
+    # Prices. Marketplace prices are gross: the VAT rate, in percent, of each marketplace's country
+    # (amazon_de, ebay_de, kaufland_de: DE; *_pl: PL), as JSON: VAT_RATES='{"DE": "19", "PL": "23"}'.
+    # A pricing profile may set reduced rates per category (category_vat_rates).
+    vat_rates: dict[str, Decimal] = Field(default_factory=lambda: {"DE": Decimal(19), "PL": Decimal(23)})
+    # The currency of a bare number (a price, cost or competitor price sent without one) per source,
+    # as JSON: SOURCE_CURRENCIES='{"allegro": "PLN"}'. A source not named here: bare numbers have none.
+    source_currencies: dict[str, str] = Field(default_factory=lambda: {"allegro": "PLN"})
+
+    @field_validator("vat_rates")
+    @classmethod
+    def _vat_rates(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        rates = {country.strip().upper(): rate for country, rate in value.items()}
+        for country, rate in rates.items():
+            if len(country) != 2 or not country.isalpha() or not 0 <= rate < 100:
+                raise ValueError(f"VAT_RATES: {country!r} needs a two-letter code, a rate of 0 to below 100")
+        return rates
+
+    @field_validator("source_currencies")
+    @classmethod
+    def _source_currencies(cls, value: dict[str, str]) -> dict[str, str]:
+        currencies = {source.strip().lower(): code.strip().upper() for source, code in value.items()}
+        for source, code in currencies.items():
+            if len(code) != 3 or not code.isalpha():
+                raise ValueError(f"SOURCE_CURRENCIES: the currency of {source!r} must be a code such as PLN")
+        return currencies
 
     # Pricing converts with these rates: units of each currency for 1 EUR, as published on the
     # date given (every price explanation names it). JSON in the environment:
@@ -130,6 +163,9 @@ class Settings(BaseSettings):
         }
     )  # fmt: skip
     exchange_rates_as_of: date = date(2026, 11, 20)
+    # Brands a title may name besides the built-in list, comma-separated: EXTRA_BRANDS="Hyundai,Vileda".
+    # A title's capitalized word is never taken for a brand ("Plecak" is a backpack): name yours here.
+    extra_brands: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Listing quality: the weight of each part of the score (scaled to 0-100 whatever they add up to).
     # Rates and weights are checked by pricing and scoring when a worker starts (workers/context.py).
     quality_weights: dict[str, int] = Field(
@@ -163,6 +199,10 @@ class Settings(BaseSettings):
     ai_max_defer_seconds: float = Field(default=3600.0, ge=0)
     # The single-product AI routes answer within this (a slower model falls back to the deterministic copy).
     ai_request_timeout_seconds: float = 20.0
+    # A model's answer refused by the checks (its copy fell back) is cached for this many hours, then
+    # the model is asked again (a later run, the model or the checks may do better). 0: never reuse a
+    # refusal. Copy that passed stays cached for good.
+    ai_refusal_cache_hours: float = Field(default=24.0, ge=0)
 
     # Dramatiq
     worker_queue: str = "pipeline"
@@ -175,7 +215,7 @@ class Settings(BaseSettings):
     redis_socket_timeout_seconds: float = 5.0
     redis_connect_timeout_seconds: float = 2.0
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "extra_brands", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):

@@ -55,7 +55,13 @@ _NON_FINITE_RE = re.compile(r"[-+]?(?:nan|inf|infinity)", re.IGNORECASE)
 
 
 class InvalidPrice(ValueError):
-    """The value is not one usable price; the message says why in words a seller understands."""
+    """The value is not one usable price; the message says why in words a seller understands.
+    `no_number`: the text holds no number at all ("zapytaj sprzedawcę"): no price was given, rather
+    than a wrong one."""
+
+    def __init__(self, message: str, *, no_number: bool = False) -> None:
+        super().__init__(message)
+        self.no_number = no_number
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +153,7 @@ def _unreadable(text: str) -> InvalidPrice:
         return InvalidPrice(f"not a price: {_quoted(text)}")
     if _NON_FINITE_RE.fullmatch(text):
         return InvalidPrice(f"must be a finite number, got {_quoted(text)}")
-    return InvalidPrice(f"not a number: {_quoted(text)}")
+    return InvalidPrice(f"not a number: {_quoted(text)}", no_number=True)
 
 
 def _shown(amount: Decimal) -> str:

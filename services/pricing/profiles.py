@@ -9,7 +9,11 @@ each a ``Problem`` with the field it is about as data):
 * Money (``min_price``, ``max_price``, ``beat_by_amount``) is a Decimal in the target currency with
   at most 2 decimal places; bounds are above zero and ``min_price`` is not above ``max_price``.
 * Percents are Decimals and never negative; ``beat_by_percent`` is below 100 (beating by 100% would
-  give the product away).
+  give the product away), and so is ``margin_floor_percent`` (a margin is a share of the net price,
+  services.pricing.margin).
+* ``use_other_marketplaces`` is a bool (default False: a marketplace is priced from its own offers).
+* ``category_vat_rates`` maps countries (two letters, "de" is taken as "DE") to category paths and
+  their reduced VAT rate, a Decimal from 0 to below 100: ``{"DE": {"Bücher": Decimal(7)}}``.
 * ``charm_ending`` is None or the cents a price should end in, 0 to 0.99 with at most 2 decimal
   places: 0.99 makes 287.57 into 286.99.
 * Floats are refused: a price must not carry binary rounding error.
@@ -17,11 +21,15 @@ each a ``Problem`` with the field it is about as data):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field
 from decimal import Decimal
-from typing import Literal, get_args
+from types import MappingProxyType
+from typing import Any, Literal, get_args
 
 from services.pricing.money import ExchangeRates, currency_problem, format_money, number_problem, to_cents
+from services.pricing.vat import country_problem, vat_problem
 
 Strategy = Literal["follow_lowest", "markup_cost", "markup_source"]
 STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)
@@ -62,8 +70,13 @@ class PricingProfile:
     * markup_cost: cost × (1 + ``markup_percent``/100).
     * markup_source: source price × (1 + ``markup_percent``/100).
 
-    ``margin_floor_percent``: the price must leave this margin over the cost after the marketplace
-    fee: floor = cost_in_target / (1 − fee%/100) × (1 + margin%/100), rounded up to the cent.
+    ``margin_floor_percent``: the price must leave this margin (services.pricing.margin: of the net
+    price, after the marketplace's fee and the cost): floor = cost × (1 + VAT) / (1 − margin − fee ×
+    (1 + VAT)), rounded up to the cent; 0 is cost + fee + VAT.
+    ``min_source_percent``: when the cost is unknown, a price whose net is below this share of the
+    source price's net needs review.
+    ``use_other_marketplaces``: offers seen on other marketplaces count too, converted.
+    ``category_vat_rates``: reduced VAT rates per country and category (services.pricing.vat).
     ``max_change_percent``: a price that moves further than this from the last price needs review.
     """
 
@@ -79,10 +92,17 @@ class PricingProfile:
     margin_floor_percent: Decimal | None = None
     charm_ending: Decimal | None = None
     max_change_percent: Decimal | None = None
+    use_other_marketplaces: bool = False
+    min_source_percent: Decimal | None = None
+    category_vat_rates: Mapping[str, Mapping[str, Decimal]] = dataclass_field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.currency, str):
             object.__setattr__(self, "currency", self.currency.strip().upper())
+        if isinstance(self.category_vat_rates, Mapping):
+            object.__setattr__(self, "category_vat_rates", _normalized_rates(self.category_vat_rates))
         self.validate()
 
     def validate(self) -> None:
@@ -105,11 +125,15 @@ class PricingProfile:
             ("beat_by_percent", self.beat_by_percent, False, _HUNDRED, None),
             ("min_price", self.min_price, True, None, 2),
             ("max_price", self.max_price, True, None, 2),
-            ("margin_floor_percent", self.margin_floor_percent, False, None, None),
+            ("margin_floor_percent", self.margin_floor_percent, False, _HUNDRED, None),
             ("charm_ending", self.charm_ending, False, _ONE, 2),
             ("max_change_percent", self.max_change_percent, False, None, None),
+            ("min_source_percent", self.min_source_percent, False, None, None),
         ]
-        optional = {"min_price", "max_price", "margin_floor_percent", "charm_ending", "max_change_percent"}
+        optional = {
+            "min_price", "max_price", "margin_floor_percent", "charm_ending", "max_change_percent",
+            "min_source_percent",
+        }  # fmt: skip
         for field, value, positive, below, places in checks:
             if value is None and field in optional:
                 continue
@@ -126,7 +150,11 @@ class PricingProfile:
                     f"max_price {format_money(maximum, currency)}",
                 )
             )
-        return problems
+        if not isinstance(self.use_other_marketplaces, bool):
+            problems.append(
+                Problem(("use_other_marketplaces",), "use_other_marketplaces must be true or false")
+            )
+        return problems + category_vat_problems(self.category_vat_rates)
 
 
 def in_currency(profile: PricingProfile, currency: str, rates: ExchangeRates) -> PricingProfile:
@@ -149,6 +177,43 @@ def in_currency(profile: PricingProfile, currency: str, rates: ExchangeRates) ->
         min_price=convert(profile.min_price),
         max_price=convert(profile.max_price),
     )
+
+
+def category_vat_problems(value: object) -> list[Problem]:
+    """What is wrong with reduced VAT rates per country and category; empty when they can be used."""
+    field = "category_vat_rates"
+    if not isinstance(value, Mapping):
+        return [Problem((field,), f"{field} must be an object of countries to categories and rates")]
+    problems = []
+    for country, by_category in value.items():
+        loc = (field, str(country)[:20])
+        if problem := country_problem(country):
+            problems.append(Problem(loc, f"{field}: {problem}"))
+            continue
+        if not isinstance(by_category, Mapping):
+            problems.append(Problem(loc, f"{field}.{country} must be an object of categories to rates"))
+            continue
+        for category, rate in by_category.items():
+            where = (*loc, str(category)[:100])
+            if not isinstance(category, str) or not category.replace(">", "").strip():
+                problems.append(Problem(where, f"{field}.{country}: a category must not be empty"))
+            elif problem := vat_problem(f"{field}.{country}.{category[:100]}", rate):
+                problems.append(Problem(where, problem))
+    return problems
+
+
+def _normalized_rates(rates: Mapping[Any, Any]) -> Mapping[str, Mapping[str, Decimal]]:
+    """Countries upper-case and categories without the spaces around them, read-only; values that
+    are not what they should be are kept as given, for category_vat_problems to name."""
+    normalized: dict[Any, Any] = {}
+    for country, by_category in rates.items():
+        key = country.strip().upper() if isinstance(country, str) else country
+        if isinstance(by_category, Mapping):
+            by_category = MappingProxyType(
+                {(c.strip() if isinstance(c, str) else c): rate for c, rate in by_category.items()}
+            )
+        normalized[key] = by_category
+    return MappingProxyType(normalized)
 
 
 def _strategy_problems(strategy: object, fallback: object) -> list[Problem]:

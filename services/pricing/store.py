@@ -8,7 +8,8 @@ Rules:
   (``InvalidProfileValues.problems``), each with the field it is about.
 * ``marketplace_fees`` maps known marketplace ids (services.marketplaces.MARKETPLACES) to
   the seller's own fee, a percent from 0 to below 100; a marketplace not named keeps its usual fee.
-  The fees are stored as plain decimal text ({"ebay_de": "9.5"}) so JSON never holds a float.
+  The fees are stored as plain decimal text ({"ebay_de": "9.5"}) so JSON never holds a float, and so
+  are ``category_vat_rates`` ({"DE": {"Bücher": "7"}}, at most 3 decimal places).
 * Exactly one profile is the default. Making one the default and un-making the old one happen in
   one transaction, serialized by an advisory lock; the default cannot be deleted nor stop being the
   default except by making another profile the default.
@@ -22,7 +23,7 @@ import json
 import unicodedata
 from collections.abc import Mapping
 from decimal import Decimal, localcontext
-from typing import Final, TypedDict, cast
+from typing import Any, Final, TypedDict, cast
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -41,6 +42,7 @@ PERCENT_FIELDS: Final = (
     "beat_by_percent",
     "margin_floor_percent",
     "max_change_percent",
+    "min_source_percent",
 )
 MONEY_FIELDS: Final = ("beat_by_amount", "min_price", "max_price")
 DECIMAL_FIELDS: Final = (*PERCENT_FIELDS, *MONEY_FIELDS, "charm_ending")
@@ -57,8 +59,11 @@ PRICING_FIELDS: Final = (
     "margin_floor_percent",
     "charm_ending",
     "max_change_percent",
+    "use_other_marketplaces",
+    "min_source_percent",
 )
-_FIELDS: Final = ("name", *PRICING_FIELDS, "marketplace_fees")
+# Besides PRICING_FIELDS and the fees, a price also depends on the reduced VAT rates (stored as text).
+_FIELDS: Final = ("name", *PRICING_FIELDS, "marketplace_fees", "category_vat_rates")
 _PERCENT_LIMIT = Decimal(10_000)  # Numeric(7, 3)
 _PERCENT_PLACES = 3
 _MONEY_LIMIT = Decimal(10_000_000_000)  # Numeric(12, 2)
@@ -68,7 +73,9 @@ _FEE_LIMIT = Decimal(100)
 _MAX_MAGNITUDE = 15
 # pg_advisory_xact_lock key serializing changes of the default profile ("pricing-default").
 _DEFAULT_LOCK: Final = 0x7072_6963_6464_6566
-_FINGERPRINT_VERSION = 1
+# 2: VAT, the one margin (services.pricing.margin) and the competitors' marketplaces: every price
+# decided before them is decided again.
+_FINGERPRINT_VERSION = 2
 
 
 class ProfileFields(TypedDict, total=False):
@@ -86,7 +93,10 @@ class ProfileFields(TypedDict, total=False):
     margin_floor_percent: Decimal | None
     charm_ending: Decimal | None
     max_change_percent: Decimal | None
+    use_other_marketplaces: bool
+    min_source_percent: Decimal | None
     marketplace_fees: Mapping[str, Decimal]
+    category_vat_rates: Mapping[str, Mapping[str, Decimal]]
     is_default: bool
 
 
@@ -100,7 +110,10 @@ DEFAULTS: Final[Mapping[str, object]] = {
     "margin_floor_percent": None,
     "charm_ending": None,
     "max_change_percent": None,
+    "use_other_marketplaces": False,
+    "min_source_percent": None,
     "marketplace_fees": {},
+    "category_vat_rates": {},
 }
 
 
@@ -151,6 +164,9 @@ def profile_from_row(row: PricingProfileRow) -> PricingProfile:
         margin_floor_percent=row.margin_floor_percent,
         charm_ending=row.charm_ending,
         max_change_percent=row.max_change_percent,
+        use_other_marketplaces=row.use_other_marketplaces,
+        min_source_percent=row.min_source_percent,
+        category_vat_rates=_rates_of(row.category_vat_rates),
     )
 
 
@@ -189,10 +205,15 @@ def profile_fingerprint(row: PricingProfileRow) -> str:
     fees = {marketplace: marketplace_fee(row, marketplace) for marketplace in MARKETPLACES}
     for marketplace, fee in (row.marketplace_fees or {}).items():
         fees.setdefault(marketplace, Decimal(str(fee)))
+    vat = {
+        country: {category: _canonical(rate) for category, rate in by_category.items()}
+        for country, by_category in _rates_of(row.category_vat_rates).items()
+    }
     payload = {
         "version": _FINGERPRINT_VERSION,
         "profile": {key: _canonical(value) for key, value in values.items()},
         "fees": {key: _canonical(fee) for key, fee in sorted(fees.items())},
+        "vat": vat,
     }
     encoded = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(encoded.encode()).hexdigest()
@@ -260,6 +281,9 @@ def validate_profile(fields: Mapping[str, object]) -> tuple[PricingProfile, dict
             margin_floor_percent=cast(Decimal | None, values["margin_floor_percent"]),
             charm_ending=cast(Decimal | None, values["charm_ending"]),
             max_change_percent=cast(Decimal | None, values["max_change_percent"]),
+            use_other_marketplaces=cast(bool, values["use_other_marketplaces"]),
+            min_source_percent=cast(Decimal | None, values["min_source_percent"]),
+            category_vat_rates=cast(Mapping[str, Mapping[str, Decimal]], values["category_vat_rates"] or {}),
         )
     except InvalidProfile as exc:
         problems += exc.problems
@@ -305,6 +329,7 @@ def update_profile(session: Session, profile_id: int, changes: ProfileFields) ->
         )
     current: dict[str, object] = {field: getattr(row, field) for field in _FIELDS}
     current["marketplace_fees"] = {key: Decimal(str(fee)) for key, fee in row.marketplace_fees.items()}
+    current["category_vat_rates"] = _rates_of(row.category_vat_rates)
     values = {**current, **changes}
     profile, fees = validate_profile(values)
     if profile.name != row.name:
@@ -390,6 +415,14 @@ def _storage_problems(values: Mapping[str, object], reported: set[str]) -> list[
             problems.append(FieldProblem((field,), message))
         elif field in PERCENT_FIELDS and (problem := number_problem(field, value, places=_PERCENT_PLACES)):
             problems.append(FieldProblem((field,), problem))
+    rates = values["category_vat_rates"]
+    if "category_vat_rates" not in reported and isinstance(rates, Mapping):
+        for country, by_category in rates.items():
+            for category, rate in by_category.items():
+                name = f"category_vat_rates.{country}.{category}"
+                if problem := number_problem(name, rate, places=_PERCENT_PLACES):
+                    loc = ("category_vat_rates", str(country).strip().upper(), str(category).strip())
+                    problems.append(FieldProblem(loc, problem))
     return problems
 
 
@@ -432,6 +465,18 @@ def _write(row: PricingProfileRow, profile: PricingProfile, fees: dict[str, str]
     for field in PRICING_FIELDS:
         setattr(row, field, getattr(profile, field))
     row.marketplace_fees = fees
+    row.category_vat_rates = {
+        country: {category: plain_decimal(rate) for category, rate in by_category.items()}
+        for country, by_category in profile.category_vat_rates.items()
+    }
+
+
+def _rates_of(stored: Mapping[str, Any] | None) -> dict[str, dict[str, Decimal]]:
+    """The reduced VAT rates of a row, as Decimals."""
+    return {
+        country: {category: Decimal(str(rate)) for category, rate in by_category.items()}
+        for country, by_category in (stored or {}).items()
+    }
 
 
 def _flush(session: Session, name: str) -> None:

@@ -51,7 +51,9 @@ FIELDS: Mapping[str, FieldSpec] = MappingProxyType(
             FieldSpec(
                 "margin_percent",
                 "number",
-                "(price − marketplace fee − cost) / price × 100; missing when price or cost is unknown",
+                "the margin, in percent of the net price: (net price − marketplace fee − cost) / net price"
+                " × 100, the net price being the price without VAT and the fee a percent of the price with"
+                " VAT, as pricing computes it; missing when the price or the cost is unknown",
             ),
             FieldSpec("stock", "number", "units in stock at the source"),
             FieldSpec("quality_score", "number", "the listing's quality score, 0 to 100"),

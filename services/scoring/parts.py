@@ -322,7 +322,7 @@ def unnamed(text: str, phrases: Mapping[str, str]) -> list[str]:
     missing = []
     for key, phrase in phrases.items():
         needle = phrase.strip().lower()
-        if needle.isascii():
+        if needle.isascii() and "?" not in needle:  # "?" stands for the text's other characters
             named = _has_ascii_word(text, folded, needle.encode())
         else:
             lowered = lowered or text.lower()

@@ -5,7 +5,9 @@ A listing is publishable when it has no blocker. Each blocker is a code and a se
 * ``language``: the copy is not in the marketplace's language. The description decides; when it is
   undetermined (too short, or only names and numbers), the title does; a copy whose language cannot be
   told blocks nothing by itself.
-* ``price``: no price, a price held for review (proposed, not applied), or a price below the floor.
+* ``price``: no price, a price held for review (proposed, not applied), or a price below the floor
+  (the price stage's floor for the listing, services.pricing.margin: a held price says so too when
+  the price still applied is below it).
 * ``rules``: a block rule of the seller's fired (each is named).
 * ``missing``: what the marketplace requires (services.marketplaces): a valid EAN where it keys its
   catalogue by one, enough images, a title within its rules.
@@ -105,6 +107,8 @@ def _price(state: ListingState) -> list[Blocker]:
         return [Blocker("price", "no price: neither competitors nor the source price could set one")]
     if state.price_status == "needs_review":
         why = "; ".join(state.price_reasons) or "the price needs review"
+        if state.below_floor is not None:  # the price still applied, kept meanwhile, is below it
+            why += f"; the price applied now is below the floor of {state.below_floor}"
         return [Blocker("price", f"price held for review (proposed, not applied): {why}")]
     if state.below_floor is not None:
         return [Blocker("price", f"price below the floor of {state.below_floor}")]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from api.app import app
 from api.routes.ai import route_copywriter
@@ -125,6 +125,51 @@ class TestOptimizeOne:
 
         assert answer.status_code == 409
         assert "not normalized yet" in answer.json()["detail"]
+
+
+class TestRefusedAnswers:
+    """The route's copy goes by the cache as the stage's does: a refused answer for
+    AI_REFUSAL_CACHE_HOURS, then the model is asked again."""
+
+    def ask(self, client, product_id):
+        return client.post(f"/api/ai/optimize-title/{product_id}?target_marketplace=ebay_de").json()["ai"]
+
+    def test_a_refusal_is_reused_until_its_hours_are_up(self, client, with_groq, product_id, db_session):
+        with_groq.set_default("good", answer=lambda body: COPY_BY_LANGUAGE["Polish"])  # untranslated
+
+        first, again = self.ask(client, product_id), self.ask(client, product_id)
+
+        assert (first["ai_status"], first["source"]) == ("fallback", "model")
+        assert first["ai_reason"] == (
+            "model output failed checks after a repair: "
+            "the copy must be in German (de); the title and the description are in Polish"
+        )
+        assert (again["ai_status"], again["source"], again["ai_reason"]) == (
+            "fallback",
+            "cache",
+            first["ai_reason"],
+        )
+        assert len(with_groq.chat_requests) == 2
+
+        db_session.execute(text("UPDATE ai_copy_cache SET created_at = now() - interval '25 hours'"))
+        with_groq.set_default("good", answer=translated)
+        later = self.ask(client, product_id)
+
+        assert (later["ai_status"], later["source"], later["title"]) == (
+            "optimized",
+            "model",
+            GERMAN["title"],
+        )
+        assert len(with_groq.chat_requests) == 3
+
+    def test_zero_hours_asks_again_at_once(self, client, with_groq, product_id, monkeypatch):
+        monkeypatch.setattr(get_settings(), "ai_refusal_cache_hours", 0.0)
+        with_groq.set_default("good", answer=lambda body: COPY_BY_LANGUAGE["Polish"])
+
+        first, again = self.ask(client, product_id), self.ask(client, product_id)
+
+        assert [(r["ai_status"], r["source"]) for r in (first, again)] == [("fallback", "model")] * 2
+        assert len(with_groq.chat_requests) == 4
 
 
 class TestBatchOptimize:

@@ -100,6 +100,8 @@ class TestCreateAndRead:
         assert (default["name"], default["strategy"], default["charm_ending"]) == (
             "default", "follow_lowest", "0.99",
         )  # fmt: skip
+        # Never below cost + fee + VAT (migration 0006): a margin of 0 % of the net price.
+        assert default["margin_floor_percent"] == "0"
 
     def test_unknown_ids_are_404(self, api):
         assert api.get(f"{URL}/999999").status_code == 404
@@ -272,3 +274,21 @@ class TestDefault:
         assert (response.status_code, response.content) == (204, b"")
         assert api.get(f"{URL}/{profile['id']}").status_code == 404
         assert [p["name"] for p in api.get(URL).json()] == ["default"]
+
+
+def test_vat_margin_and_marketplace_fields(api):
+    profile = create(
+        api,
+        use_other_marketplaces=True,
+        min_source_percent="80",
+        category_vat_rates={"de": {" Bücher ": 7}},
+    )
+    assert (profile["use_other_marketplaces"], profile["min_source_percent"]) == (True, "80")
+    assert profile["category_vat_rates"] == {"DE": {"Bücher": "7"}}
+    changed = api.patch(f"{URL}/{profile['id']}", json={"category_vat_rates": {"PL": {"Książki": "5"}}})
+    assert changed.json()["category_vat_rates"] == {"PL": {"Książki": "5"}}
+    found = problems(api.post(URL, json={**BODY, "name": "x", "margin_floor_percent": 100,
+                                         "category_vat_rates": {"DE": {"Bücher": 100}}}))  # fmt: skip
+    assert set(found) == {("body", "margin_floor_percent"), ("body", "category_vat_rates", "DE", "Bücher")}
+    (default,) = [p for p in api.get(URL).json() if p["is_default"]]
+    assert (default["use_other_marketplaces"], default["min_source_percent"]) == (False, "80")

@@ -23,7 +23,8 @@ class TestProductRead:
             "kaufland_de",
         ]
         ebay = answer["marketplace_data"]["ebay_de"]
-        assert (ebay["price"], ebay["currency"], ebay["price_status"]) == ("289.99", "EUR", "priced")
+        # the source price converted, raised to cost + fee + VAT (tests/services/pipeline/test_stage_chain.py)
+        assert (ebay["price"], ebay["currency"], ebay["price_status"]) == ("306.99", "EUR", "priced")
         assert ebay["grade"] in "ABCDE"
         assert ebay["evaluation"] == "ok"
         assert answer["optimization_score"] is not None
@@ -70,7 +71,9 @@ class TestFilters:
 
 class TestExplain:
     def test_every_stage_explains_itself(self, client, db_session):
-        processed(db_session, [spam_product(1, ean="4548736112101")])  # a wrong check digit
+        processed(  # a wrong check digit
+            db_session, [spam_product(1, ean="4548736112101")], marketplaces=["ebay_de", "allegro_pl"]
+        )
 
         answer = client.get(f"/api/products/{id_of(db_session, spam_product(1)['source_id'])}/explain")
 
@@ -85,12 +88,23 @@ class TestExplain:
         price = ebay["price"]
         assert price["status"] == "priced"
         assert price["applied"] is True
-        assert "lowest in-stock competitor 1 249,00 PLN" in price["summary"]
-        assert "289,99 EUR" in price["summary"]
-        dropped = {offer["seller"]: offer for offer in price["competitors"] if not offer["counted"]}
+        # eBay.de is priced from its own offers only: the Allegro ones are named, not followed
+        assert "no competitor offer can be followed (3 seen on Allegro, 1 out of stock)" in price["summary"]
+        assert "price 306,99 EUR with VAT 19% (DE): 257,97 EUR net + 49,02 EUR VAT" in price["steps"]
+        assert price["floor"] == "306.07"  # cost + fee + VAT
+        reasons = {offer["seller"]: offer["reason"] for offer in price["competitors"]}
+        assert reasons == {
+            "a": "seen on Allegro",
+            "b": "seen on Allegro",
+            "c": "seen on Allegro",
+            "d": "out of stock",
+        }
+        assert price["marketplace_fee_percent"] == "11"  # the floor's and the margin's fee
+        allegro = explained["marketplaces"]["allegro_pl"]["price"]
+        assert "lowest in-stock competitor 1 249,00 PLN (a)" in allegro["summary"]
+        dropped = {offer["seller"]: offer for offer in allegro["competitors"] if not offer["counted"]}
         assert dropped["c"]["is_outlier"] is True
         assert dropped["d"]["reason"] == "out of stock"
-        assert price["marketplace_fee_percent"] is None  # the default profile has no margin floor
         assert 0 <= ebay["quality"]["score"] <= 100
         assert any("EAN" in fix for fix in ebay["quality"]["fixes"])
         assert ebay["rules"]["status"] == "ok"

@@ -22,6 +22,7 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
     upgrade_database(database_url)
     env = {
         "APP_ENV": "test",
+        "EXCHANGE_RATES_URL": "",  # no network here: the configured rates
         "DATABASE_URL": database_url,
         "REDIS_URL": f"{SERVERS.redis_base}/1",
         "WEBHOOK_SECRET": SECRET,

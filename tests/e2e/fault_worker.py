@@ -33,10 +33,10 @@ if _SLOW:
 if _CRASH_ON:
     _normalize_product = getattr(normalize_stage, "normalize_product")  # noqa: B009
 
-    def _crashing_normalize_product(product: Any, marketplaces: Any) -> Any:
+    def _crashing_normalize_product(product: Any, marketplaces: Any, **options: Any) -> Any:
         if _CRASH_ON in product.title:
             os.kill(os.getpid(), signal.SIGKILL)
-        return _normalize_product(product, marketplaces)
+        return _normalize_product(product, marketplaces, **options)
 
     setattr(normalize_stage, "normalize_product", _crashing_normalize_product)  # noqa: B010
 

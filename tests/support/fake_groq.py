@@ -11,9 +11,9 @@ Scripted responses are used in order, one per request, then the default (`good`,
 `fake.set_default(...)` says). Modes:
 
 * `good`: a JSON object answer from `answer(body)` (default: `default_answer`, a grounded
-  {"title", "description_html"} made from the request's data, its title within the "at most N
-  characters" the system message states; for a batch request, whose data has a "products" list,
-  {"items": [...]} with one such copy per product, with its "id");
+  {"title", "description_html"} made from the request's data in the language the system message
+  asks for, its title within the "at most N characters" it states; for a batch request, whose data
+  has a "products" list, {"items": [...]} with one such copy per product, with its "id");
 * `invalid_json`: an answer that is not JSON; `wrong_shape`: JSON without a title (a batch: without
   "items"); `ungrounded`: a title and description with invented facts (a batch: every item so);
 * `rate_limited`: 429 with `retry-after` and Groq's error body; `server_error`: 500 (or `status`);
@@ -48,6 +48,23 @@ Answer = Callable[[dict[str, Any]], "dict[str, Any] | str"]
 CHAT_PATH = "/openai/v1/chat/completions"
 DEFAULT_API_KEY = "gsk_test_fake_key"
 _TITLE_LIMIT_RE = re.compile(r"\bat most (\d+) characters")
+_LANGUAGE_RE = re.compile(r"\bdescription in [\w ]+ \((\w{2})\)")
+
+# What the fake writes in German for the Polish words of the tests' product titles; a word it does
+# not know it leaves out (names, codes, numbers and acronyms stay as they are).
+GERMAN_WORDS = {
+    "słuchawki": "Kopfhörer", "bezprzewodowe": "kabellos", "bezprzewodowy": "kabellos",
+    "nauszne": "Over-Ear", "czarne": "schwarz", "czarny": "schwarz", "czarna": "schwarz", "białe": "weiß",
+    "biały": "weiß", "biała": "weiß", "srebrny": "silber", "srebrne": "silber", "czajnik": "Wasserkocher",
+    "elektryczny": "elektrisch", "smartfon": "Smartphone", "z": "mit", "i": "und", "ładowarką": "Ladegerät",
+    "etui": "Hülle", "gwarancja": "Garantie", "odkurzacz": "Staubsauger", "golarka": "Rasierer",
+    "głośnik": "Lautsprecher", "mysz": "Maus",
+}  # fmt: skip
+# The labels of the description's facts, by language; the fake knows no other words.
+LABELS = {
+    "de": {"brand": "Marke", "model": "Modell", "ean": "EAN"},
+    "en": {"brand": "Brand", "model": "Model", "ean": "EAN"},
+}
 
 
 @dataclass(frozen=True)
@@ -127,10 +144,21 @@ def title_limit(body: Mapping[str, Any]) -> int:
     return 150
 
 
+def asked_language(body: Mapping[str, Any]) -> str:
+    """The code of the language the system message asks the copy in ("de"), else "pl"."""
+    for message in body.get("messages", []):
+        is_system = isinstance(message, dict) and message.get("role") == "system"
+        if is_system and (found := _LANGUAGE_RE.search(str(message.get("content", "")))):
+            return found[1]
+    return "pl"
+
+
 def default_answer(body: dict[str, Any]) -> dict[str, Any]:
-    """A valid, grounded copy of the request's product (`default_copy`), or for a batch request (data
-    with a "products" list) {"items": [...]}: one copy per product, with its "id"."""
-    return answer_each_product(body, default_copy)
+    """A valid, grounded copy of the request's product in the language asked for (`default_copy`),
+    or for a batch request (data with a "products" list) {"items": [...]}: one copy per product, with
+    its "id"."""
+    language = asked_language(body)
+    return answer_each_product(body, lambda facts, limit: default_copy(facts, limit, language))
 
 
 def answer_each_product(
@@ -152,23 +180,61 @@ def answer_each_product(
     return copy(facts, limit)
 
 
-def default_copy(facts: Mapping[str, Any], max_title: int = 150) -> dict[str, Any]:
+def default_copy(facts: Mapping[str, Any], max_title: int = 150, language: str = "pl") -> dict[str, Any]:
     """The source title (with the brand in front when it lacks it), cut at a word boundary to
-    `max_title` characters, and a description listing the scalar facts given (not the id)."""
+    `max_title` characters, and a description listing the scalar facts given (not the id).
+
+    In Polish (the data's language) the title is the source's and the facts are listed by their keys.
+    In German the title's words are translated through GERMAN_WORDS, and those it does not know are left
+    out; in another language only its names, codes and numbers are kept. The facts are listed with
+    the language's LABELS (German, English: no other), so the copy is in the language asked, or in none
+    the language check could tell."""
     title = str(facts.get("title") or facts.get("name") or "Product").strip()
     brand = facts.get("brand")
     if isinstance(brand, str) and brand.strip() and brand.lower() not in title.lower():
         title = f"{brand.strip()} {title}"
+    labels = LABELS.get(language)
+    if language != "pl":
+        title = _written_in(title, language, facts) or str(brand or "Product")
     if len(title) > max_title:
         cut = title[: max_title + 1].rfind(" ")
         title = (title[:cut] if cut > 0 else title[:max_title]).rstrip(" ,;:-/")
-    items = [
-        f"<li>{html.escape(str(key))}: {html.escape(str(value))}</li>"
+    listed = [
+        (key if language == "pl" else (labels or {}).get(str(key)), value)
         for key, value in facts.items()
         if key not in {"id", "title", "name", "description"} and isinstance(value, str | int | float)
-    ][:8]
+    ]
+    items = [f"<li>{html.escape(str(key))}: {html.escape(str(value))}</li>" for key, value in listed if key]
+    items = items[:8]
     description = f"<p>{html.escape(title)}</p>" + (f"<ul>{''.join(items)}</ul>" if items else "")
     return {"title": title, "description_html": description}
+
+
+def _written_in(title: str, language: str, facts: Mapping[str, Any]) -> str:
+    """The title's words the fake can write in `language` (`default_copy`)."""
+    names = {
+        word.casefold()
+        for key in ("brand", "model")
+        if isinstance(facts.get(key), str)
+        for word in str(facts[key]).split()
+    }
+    kept: list[str] = []
+    after_number = False
+    for position, token in enumerate(title.split()):
+        word = token.strip(",;:!")
+        german = GERMAN_WORDS.get(word.casefold()) if language == "de" else None
+        if german is not None:
+            kept.append(german)
+        elif (
+            any(ch.isdigit() for ch in word)
+            or word.casefold() in names
+            or (word.isupper() and len(word) <= 5)
+            or (after_number and len(word) <= 3)  # a unit: "1,7 l"
+            or (position > 0 and word[:1].isupper() and word.isascii())  # a name: "Phantom Black"
+        ):
+            kept.append(word)
+        after_number = any(ch.isdigit() for ch in word)
+    return " ".join(kept)
 
 
 def ungrounded_copy(copy: Mapping[str, Any]) -> dict[str, Any]:

@@ -37,3 +37,22 @@ def create_database(name: str) -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     return admin.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+
+
+def migrate(url: str, revision: str, *, down: bool = False) -> None:
+    """`alembic upgrade <revision>` (or `downgrade`) on the database at `url`."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    from services.platform.db import ROOT
+
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["configure_logging"] = False
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            (command.downgrade if down else command.upgrade)(config, revision)
+    finally:
+        engine.dispose()

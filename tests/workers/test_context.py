@@ -3,11 +3,15 @@ cannot use it (the settings themselves know nothing of pricing, scoring or marke
 
 from __future__ import annotations
 
+import contextlib
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from services.platform.settings import Settings
+from services.pricing import ExchangeRates
+from workers import sweeper
 from workers.context import build_stage_context
 
 
@@ -21,6 +25,7 @@ def test_rates_weights_and_languages_reach_the_stages():
             exchange_rates={"PLN": "4.2655"},
             quality_weights={"title": 40, "description": 20, "images": 20, "attributes": 20},
             marketplace_languages={"amazon_de": "en"},
+            extra_brands="Hyundai, Vileda",
         ),
         redis=None,  # no Groq key: no copywriter, so no limiter and no Redis
     )
@@ -30,6 +35,12 @@ def test_rates_weights_and_languages_reach_the_stages():
     assert context.languages == {"amazon_de": "en"}
     assert context.copy.languages == {"amazon_de": "en"}  # the copy's key includes the language
     assert context.copywriter is None
+    assert (context.brands["hyundai"], context.brands["vileda"], context.brands["sony"]) == (
+        "Hyundai",
+        "Vileda",
+        "Sony",
+    )
+    assert "en" in context.detector.languages  # English told apart on the English Amazon
 
 
 @pytest.mark.parametrize(
@@ -45,3 +56,18 @@ def test_rates_weights_and_languages_reach_the_stages():
 def test_unusable_values_stop_the_start_naming_the_problem(values, says):
     with pytest.raises(ValueError, match=says):
         build_stage_context(settings(**values), redis=None)
+
+
+def test_the_sweeper_refreshes_the_rates_from_the_configured_url(monkeypatch):
+    """The worker's sweeper thread asks rates_store.refresh_rates with the settings' URL and period."""
+    asked = []
+
+    def refresh(session, url, *, refresh_hours):
+        asked.append((url, refresh_hours))
+        return ExchangeRates({"PLN": Decimal("4.3")}, date(2026, 12, 4))
+
+    monkeypatch.setattr(sweeper, "refresh_rates", refresh)
+    monkeypatch.setattr(sweeper, "get_settings", lambda: settings(exchange_rates_url="http://ecb.test/x.xml"))
+    monkeypatch.setattr(sweeper, "session_scope", lambda: contextlib.nullcontext(None))
+    assert sweeper.refresh_rates_once() is True
+    assert asked == [("http://ecb.test/x.xml", 12.0)]

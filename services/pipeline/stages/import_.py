@@ -1,9 +1,10 @@
 """The import stage: validate a chunk of received products and upsert them in bulk.
 
 One read of the chunk, pure validation per product, one bulk upsert of the products, one COPY of the
-chunk's items. A product that fails validation fails alone, with its fields and reasons. Safe to run
-twice: a chunk is imported only while pending, under a row lock that a concurrent duplicate of the
-same message skips, and marked done in the same transaction.
+chunk's items. A product that fails validation fails alone, with its fields and reasons; one imported
+otherwise than sent (an unreadable price) passes, its warnings kept on its item for the job's errors.
+Safe to run twice: a chunk is imported only while pending, under a row lock that a concurrent
+duplicate of the same message skips, and marked done in the same transaction.
 """
 
 from __future__ import annotations
@@ -130,7 +131,8 @@ def import_chunk(
         products = without_nul(products)
 
     items: list[tuple[Any, ...]] = []  # (position, source_id, stage, status, product_id, outcome, errors)
-    valid: list[tuple[int, PreparedProduct]] = []
+    # (position, product, warnings: what was imported otherwise than sent, e.g. an unreadable price)
+    valid: list[tuple[int, PreparedProduct, Any]] = []
     duplicate_positions = set(duplicates)
     for position, raw in enumerate(products, start=first_position):
         key = source_key(raw)
@@ -140,20 +142,24 @@ def import_chunk(
             continue
         checked = validate_product(raw)
         if isinstance(checked, ProductIn):
-            valid.append((position, prepare_product(raw, checked, source=source, job_id=job_id)))
+            warnings = [
+                {"field": w.field, "error": w.error, "stage": stages.IMPORT} for w in checked.warnings
+            ]
+            prepared = prepare_product(raw, checked, source=source, job_id=job_id)
+            valid.append((position, prepared, Jsonb(warnings) if warnings else None))
         else:
             errors = Jsonb([{"field": e.field, "error": e.error} for e in checked])
             items.append((position, key, stages.IMPORT, ItemStatus.FAILED, None, None, errors))
             result.failed_source_ids.append(key)
 
-    written = _upsert_products(session, source, [prepared for _, prepared in valid])
+    written = _upsert_products(session, source, [prepared for _, prepared, _ in valid])
     # Imported items move on to the next stage (or are done); failed ones stay at the import.
     stage, status = (
         (stages.IMPORT, ItemStatus.DONE) if next_stage is None else (next_stage, ItemStatus.PENDING)
     )
-    for position, prepared in valid:
+    for position, prepared, warnings in valid:
         product_id, outcome = written[prepared.source_id]
-        items.append((position, prepared.source_id, stage, status, product_id, outcome, None))
+        items.append((position, prepared.source_id, stage, status, product_id, outcome, warnings))
         result.product_ids.append(product_id)
         result.outcomes[outcome] += 1
 

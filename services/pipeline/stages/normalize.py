@@ -14,7 +14,7 @@ a model's copy from an earlier job is written again, since this job asked for th
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from models import ProductStatus, stages
 from services.imports.product import ProductIn
 from services.normalize import normalize_product
+from services.normalize.extract import KNOWN_BRANDS
 from services.pipeline.bulk import copy_rows
 from services.pipeline.items import (
     ChunkWork,
@@ -34,7 +35,7 @@ from services.pipeline.items import (
     read_listings,
     read_products,
 )
-from services.pipeline.keys import normalize_key
+from services.pipeline.keys import brands_fingerprint, normalize_key
 from services.platform.db import psycopg_connection
 
 log = structlog.get_logger(__name__)
@@ -61,9 +62,12 @@ def normalize_chunk(
     *,
     marketplaces: Sequence[str],
     deterministic_reason: str | None,
+    brands: Mapping[str, str] = KNOWN_BRANDS,
     only: Sequence[int] | None = None,
 ) -> StageResult:
-    """`deterministic_reason`: why this job keeps the deterministic copy; None when it optimizes."""
+    """`deterministic_reason`: why this job keeps the deterministic copy; None when it optimizes.
+    `brands`: the brands a title may name (the seller's EXTRA_BRANDS with the built-in ones)."""
+    brands_key = brands_fingerprint(brands)
     optimize = deterministic_reason is None
     items = claim_items(session, job_id, number, stages.NORMALIZE, only=only)
     work = ChunkWork(stages.NORMALIZE, items, optimize=optimize)
@@ -83,7 +87,7 @@ def normalize_chunk(
     for item in items:
         if (product := work.product_of(item, products)) is None:
             continue
-        key = normalize_key(product.content_hash)
+        key = normalize_key(product.content_hash, brands_key)
         if product.normalize_key == key and all(
             (listing := titled.get((product.id, m))) is not None
             and listing.normalize_key == key
@@ -93,7 +97,7 @@ def normalize_chunk(
             work.passes(item, skipped=True)
             continue
         try:
-            normalized = normalize_product(product_in(product), marketplaces)
+            normalized = normalize_product(product_in(product), marketplaces, brands=brands)
         except Exception as error:  # one product's bug must not fail its chunk
             log.exception("normalize.product_failed", product_id=product.id)
             work.fails(item, [ItemError("product", f"normalize failed ({type(error).__name__})")])

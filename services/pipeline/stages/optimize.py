@@ -6,8 +6,12 @@ while the model writes, and no message runs for long. One message does one slice
 1. `plan_slice` (a short read): the chunk's items waiting at optimize, in order, until the slice
    holds `max_products` products whose copy is to be written. For each product and marketplace:
    *unchanged* when the listing's `ai_key` (normalized content, marketplace, language, prompt
-   version, model) is the one it would get, else the cache (`ai_copy_cache`, by the hash of the
-   DATA the model would be sent) or, failing that, a *request* to the model.
+   version, model) is the one it would get and its copy is the model's (a listing whose answer was
+   refused goes by the cache, so that an old refusal is asked again), else the cache
+   (`ai_copy_cache`, by the hash of the DATA the model would be sent) or, failing that, a *request*
+   to the model. A cached refusal (ai_status "fallback") serves for `CopySettings.refusal_cache_hours`
+   (AI_REFUSAL_CACHE_HOURS; 0: never) after it was written; older, it is no hit, the model is asked
+   again and its new answer takes the row's place. Cached copy that passed serves for good.
 2. `write_copies` (no database): the requests, in batches of `batch_size` products of one
    marketplace, a few at a time. Once one fails for want of the model (rate limited past the wait
    allowed, timeouts, 5xx), the requests not started yet fall back at once with the same reason:
@@ -48,6 +52,7 @@ from services.ai.batch import CopyRequest, write_batch
 from services.ai.prompts import data_message
 from services.marketplaces import BUILT_IN_LANGUAGES, Languages, rules_for
 from services.normalize import normalize_product
+from services.normalize.extract import KNOWN_BRANDS
 from services.pipeline.bulk import copy_rows
 from services.pipeline.items import (
     ChunkWork,
@@ -97,6 +102,11 @@ class CopySettings:
     prompt_version: str
     # MARKETPLACE_LANGUAGES: part of every copy's key.
     languages: Languages = field(default_factory=lambda: BUILT_IN_LANGUAGES)
+    # AI_REFUSAL_CACHE_HOURS: how long a refused answer is reused from the cache (0: never).
+    refusal_cache_hours: float = 24.0
+    # The brands a title may name (EXTRA_BRANDS with the built-in ones), as the normalize stage used
+    # them: the model's DATA names the brand normalize found. Part of the normalized content's key.
+    brands: Mapping[str, str] = field(default_factory=lambda: KNOWN_BRANDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +168,7 @@ def plan_slice(
     items = claim_items(session, job_id, number, stages.OPTIMIZE, lock=False)
     ids = product_ids(items)
     products = read_sources(session, ids)
-    listings = read_listings(session, "ai_key", ids, marketplaces)
+    listings = read_listings(session, "ai_key, ai_status", ids, marketplaces)
     plan = CopySlice(copy, tuple(marketplaces))
     tasks: list[CopyTask] = []
     asking = 0  # products with copy to write
@@ -175,7 +185,7 @@ def plan_slice(
             ]
             continue
         keys = copy_keys(product, marketplaces, copy)
-        stale = [m for m in marketplaces if getattr(listings.get((product.id, m)), "ai_key", None) != keys[m]]
+        stale = [m for m in marketplaces if not _current(listings.get((product.id, m)), keys[m])]
         plan.unchanged += len(marketplaces) - len(stale)
         if not stale:
             continue
@@ -335,7 +345,7 @@ def copy_tasks(
     """What to ask the model for the product (a `read_sources` row) on each marketplace: the source
     DATA and its hash, and the deterministic copy to fall back to."""
     keys = copy_keys(product, marketplaces, copy)
-    normalized = normalize_product(product_in(product), marketplaces)
+    normalized = normalize_product(product_in(product), marketplaces, brands=copy.brands)
     source = SourceProduct.from_normalized(normalized, product.title)
     data = data_message(source)
     description = normalized.description.html
@@ -360,6 +370,8 @@ def copy_tasks(
 def read_cache(
     session: Session, tasks: Sequence[CopyTask], copy: CopySettings
 ) -> dict[tuple[str, str], CachedCopy]:
+    """The cached answers for the tasks, by (source hash, marketplace): copy that passed, and refusals
+    written less than `copy.refusal_cache_hours` ago (module docstring, step 1)."""
     if not tasks:
         return {}
     rows = session.execute(
@@ -369,12 +381,16 @@ def read_cache(
             " JOIN unnest(CAST(:hashes AS text[]), CAST(:marketplaces AS text[]))"
             " AS k(source_hash, marketplace) USING (source_hash, marketplace)"
             " WHERE c.prompt_version = :prompt_version AND c.model = :model"
+            " AND (c.ai_status <> :fallback"
+            " OR c.created_at > now() - make_interval(secs => CAST(:refusal_seconds AS double precision)))"
         ),
         {
             "hashes": [task.source_hash for task in tasks],
             "marketplaces": [task.marketplace for task in tasks],
             "prompt_version": copy.prompt_version,
             "model": copy.model,
+            "fallback": FALLBACK,
+            "refusal_seconds": copy.refusal_cache_hours * 3600,
         },
     )
     return {
@@ -384,6 +400,12 @@ def read_cache(
         )
         for row in rows
     }  # fmt: skip
+
+
+def _current(listing: Any, key: str) -> bool:
+    """The listing has the model's copy for its current content (a refused answer's listing is
+    never current: the cache says whether its refusal still holds)."""
+    return listing is not None and listing.ai_key == key and listing.ai_status == OPTIMIZED
 
 
 def _batches(tasks: Sequence[CopyTask], size: int) -> list[list[CopyTask]]:
@@ -440,11 +462,19 @@ Cursor = Any
 
 
 def _write_cache(cursor: Cursor, rows: list[tuple[Any, ...]]) -> None:
+    """New answers, and new answers in the place of refusals (asked again once their time was up);
+    copy that passed is never replaced (two deliveries of a message may both have asked). Twins (the
+    same DATA under two products of a slice) write one row, copy that passed first."""
     copy_rows(cursor, _CACHE_TABLE, _CACHE_COLUMNS, rows)
-    names = ", ".join(name for name, _ in _CACHE_COLUMNS)
+    names = [name for name, _ in _CACHE_COLUMNS]
+    key = ", ".join(names[:4])
+    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in names[4:])
     cursor.execute(
-        f"INSERT INTO ai_copy_cache ({names}) SELECT {names} FROM {_CACHE_TABLE}"  # noqa: S608 - constants
-        f" ORDER BY source_hash, marketplace ON CONFLICT DO NOTHING"
+        f"INSERT INTO ai_copy_cache ({', '.join(names)}) SELECT DISTINCT ON ({key}) {', '.join(names)}"  # noqa: S608
+        f" FROM {_CACHE_TABLE} ORDER BY {key}, ai_status = %s DESC"
+        f" ON CONFLICT ({key}) DO UPDATE SET {updates}, created_at = now()"
+        f" WHERE ai_copy_cache.ai_status = %s",
+        (OPTIMIZED, FALLBACK),
     )
 
 

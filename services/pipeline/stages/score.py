@@ -17,7 +17,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from decimal import Decimal
 from typing import Any
 
 import structlog
@@ -39,7 +38,8 @@ from services.pipeline.items import (
 )
 from services.pipeline.keys import score_key, weights_fingerprint
 from services.platform.db import psycopg_connection
-from services.pricing import ExchangeRates, UnknownCurrency
+from services.platform.settings import get_settings
+from services.pricing import ExchangeRates, UnknownCurrency, format_money, margin_percent
 from services.rules import Evaluation, EvaluationStatus, Rule, evaluate, rules_fingerprint, worst
 from services.scoring import ListingFacts, QualityScore, ScoreWeights, facts_from_normalized, score_listing
 from services.scoring.readiness import ListingState, Readiness, copy_language, readiness
@@ -54,7 +54,6 @@ _LISTINGS_COLUMNS = (
 )  # fmt: skip
 _PRODUCTS_TABLE = "stage_scored_products"
 _PRODUCTS_COLUMNS = (("id", "bigint"), ("optimization_score", "double precision"), ("evaluation", "text"))
-_HUNDRED = Decimal(100)
 OPTIMIZED = "optimized"
 NO_RULES = Evaluation("ok", [], 0)  # a seller without rules: nothing to build the facts for
 
@@ -96,8 +95,8 @@ def score_chunk(
     )
     listings = read_listings(
         session,
-        "title, price, proposed_price, currency, price_status, price_key, quality_score, evaluation,"
-        " score_key, description_html, ai_status, ai_reason, ai_grounding, ai_key",
+        "title, price, proposed_price, currency, price_status, price_key, floor, vat_percent, fee_percent,"
+        " quality_score, evaluation, score_key, description_html, ai_status, ai_reason, ai_grounding, ai_key",
         ids,
         marketplaces,
     )
@@ -221,18 +220,23 @@ def listing_state(
     description_language: str | None,
     copy_required: bool,
 ) -> ListingState:
-    """What readiness needs from the listing's row and the rules' evaluation."""
+    """What readiness needs from the listing's row and the rules' evaluation: among it, the floor the
+    price stage stored, when the price applied is below it (a price held for review keeps the last)."""
     block_rules = tuple(fired.name for fired in evaluation.fired if fired.action == "block")
     if listing is None:
         return ListingState(title_language, description_language, None, block_rules=block_rules)
     reasons: tuple[str, ...] = ()
     if listing.price_status == "needs_review" and listing.proposed_price is not None:
         reasons = (f"{listing.proposed_price} {listing.currency} proposed; the explanation says why",)
+    below_floor = None
+    if listing.price is not None and listing.floor is not None and listing.price < listing.floor:
+        below_floor = format_money(listing.floor, listing.currency or "")
     return ListingState(
         title_language,
         description_language,
         listing.price_status,
         price_reasons=reasons,
+        below_floor=below_floor,
         block_rules=block_rules,
         copy_required=copy_required,
         ai_status=listing.ai_status,
@@ -252,7 +256,9 @@ def rule_facts(
 ) -> dict[str, Any]:
     """The flat facts the seller's rules may name (services.rules.FIELDS), for one listing.
 
-    `product` has source_platform, cost, currency, stock and competitors_count."""
+    `product` has source_platform, cost, currency, stock and competitors_count. `margin_percent` is
+    services.pricing.margin's, with the VAT and fee the listing was priced with (the marketplace's
+    usual fee when it names none); unknown without them, a price or a cost."""
     marketplace = rules_for(facts.marketplace)
     marketplace_currency = marketplace.currency
     price = None
@@ -261,15 +267,19 @@ def rule_facts(
         price = listing.price if listing.price is not None else listing.proposed_price
         price_status = listing.price_status
     cost = None
-    if product.cost is not None and product.currency:
+    # A product naming no currency has its numbers in its source's (SOURCE_CURRENCIES), as pricing reads them.
+    currency = product.currency or get_settings().source_currencies.get(
+        (product.source_platform or "").strip().lower()
+    )
+    if product.cost is not None and currency:
         try:
-            cost = rates.convert(product.cost, product.currency, marketplace_currency)
+            cost = rates.convert(product.cost, currency, marketplace_currency)
         except UnknownCurrency:
             cost = None
     margin = None
-    if price is not None and price > 0 and cost is not None:
-        fee = marketplace.fee_percent
-        margin = round((price * (1 - fee / _HUNDRED) - cost) / price * _HUNDRED, 2)
+    if listing is not None:
+        fee = listing.fee_percent if listing.fee_percent is not None else marketplace.fee_percent
+        margin = margin_percent(price, cost, fee, listing.vat_percent)
     return {
         "marketplace": facts.marketplace,
         "source": product.source_platform,

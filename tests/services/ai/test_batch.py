@@ -11,7 +11,7 @@ import pytest
 from services.ai.batch import CopyRequest, build_batch_messages, split_batch_answer, write_batch
 from services.ai.chat import ChatUnavailable
 from services.ai.client import GroqChatModel
-from services.ai.copywriter import CopyResult, Copywriter, review_answer
+from services.ai.copywriter import CopyResult, Copywriter, copy_detector, review_answer
 from services.ai.prompts import DATA_END, DATA_START, SourceProduct, build_messages, prompt_data, rule_lines
 from services.imports.product import ProductIn, validate_product
 from services.marketplaces import rules_for
@@ -253,6 +253,28 @@ def test_an_item_still_bad_after_its_repair_falls_back_with_the_reason():
     assert [r.ai_status for r in others] == ["optimized", "optimized"]
 
 
+def test_an_item_in_the_wrong_language_is_repaired_on_its_own_with_the_language_named():
+    polish = {
+        "title": "Czajnik elektryczny Bosch TWK3A011 1,7 l, biały",
+        "description_html": "<p>Czajnik Bosch TWK3A011 o pojemności 1,7 l i mocy 2400 W.</p>",
+    }
+    chat = ScriptedChatModel(items(HEADPHONES_COPY, polish, PHONE_COPY), json.dumps(KETTLE_COPY))
+
+    results = write(chat)
+
+    assert [(r.ai_status, r.attempts) for r in results] == [
+        ("optimized", 1),
+        ("optimized", 2),
+        ("optimized", 1),
+    ]
+    assert results[1].title == KETTLE_COPY["title"]
+    problems = ["the copy must be in German (de); the title and the description are in Polish"]
+    previous = json.dumps(polish, ensure_ascii=False)
+    assert chat.calls[1].messages == build_messages(
+        source(**KETTLE), "amazon_de", repair=problems, previous=previous
+    )
+
+
 def test_a_missing_item_is_asked_for_on_its_own():
     chat = ScriptedChatModel(items(HEADPHONES_COPY, PHONE_COPY, ids="ac"), json.dumps(KETTLE_COPY))
 
@@ -457,7 +479,9 @@ def test_a_good_batch_through_the_sdk_is_one_request(marketplace):
 
     assert [(r.ai_status, r.reason, r.attempts) for r in results] == [("optimized", None, 1)] * 3
     assert all(len(r.title) <= rules_for(marketplace).max_title_length for r in results)
-    assert results[0].title.startswith("Słuchawki bezprzewodowe Sony WH-1000XM4")
+    # the fake answers in the language asked: German, which the checks tell apart from the Polish source
+    assert results[0].title.startswith("Kopfhörer kabellos Sony WH-1000XM4")
+    assert copy_detector().detect(results[0].title) == "de"
     assert sum(r.prompt_tokens for r in results) == prompt
     assert sum(r.completion_tokens for r in results) == completion
     assert request.body["max_tokens"] == 600 * 3
@@ -485,7 +509,8 @@ def test_one_ungrounded_item_through_the_sdk_is_repaired_on_its_own():
     assert "Titanium" not in results[1].title
     assert [m["role"] for m in repair.messages] == ["system", "user", "assistant", "user"]
     assert "Titanium Pro Edition" in repair.messages[2]["content"]
-    assert "ungrounded: words not in the source" in repair.messages[3]["content"]
+    assert "ungrounded: not in the source: size '2TB'" in repair.messages[3]["content"]
+    assert "claim 'made in' (origin)" in repair.messages[3]["content"]
     assert json.loads(repair.messages[1]["content"][len(DATA_START) : -len(DATA_END)])["brand"] == "Bosch"
     assert repair.body["max_tokens"] == 600
     assert len(batch.messages) == 2

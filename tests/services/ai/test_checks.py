@@ -1,10 +1,13 @@
-"""parse_copy and check_copy: every problem a model's answer can have, in words."""
+"""parse_copy and check_copy: every problem a model's answer can have, in words (its facts are
+grounding's: tests/services/ai/test_grounding.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from services.ai.checks import AiCopy, check_copy, html_text, parse_copy
+from services.ai.copywriter import copy_detector
+from services.marketplaces import check_languages
 from tests.support.ai import GOOD_HTML, GOOD_TITLE, source
 
 OBJECT = 'a JSON object with "title" and "description_html"'
@@ -212,34 +215,62 @@ def test_listing_words_are_not_claims():
     assert check(description_html=html) == []
 
 
-def test_a_brand_that_is_not_in_the_source():
-    problems = check(title="Sony WH-1000XM4 Kopfhörer, kompatibel mit Apple und Samsung")
+# -- language ----------------------------------------------------------------------------------------
 
-    assert problems == ["brands not in the source: 'Apple', 'Samsung'"]
-
-
-def test_model_numbers_that_are_not_in_the_source():
-    problems = check(description_html=GOOD_HTML + "<p>Nachfolger des WH-1000XM3, wasserdicht nach IPX4.</p>")
-
-    assert problems == ["model numbers not in the source: 'WH-1000XM3', 'IPX4'"]
+POLISH_TITLE = "Słuchawki bezprzewodowe Sony WH-1000XM4 z ANC, czarne"
+POLISH_HTML = (
+    "<h2>Sony WH-1000XM4</h2><p>Nauszne słuchawki z aktywną redukcją szumów, do 30 godzin pracy.</p>"
+    "<ul><li>Bluetooth 5.0</li><li>Waga: 0,25 kg</li></ul>"
+)
 
 
-def test_model_numbers_compare_without_case_and_punctuation():
-    assert check(title="Sony WH1000XM4 Kopfhörer, wh-1000xm4, 1000XM4") == []
+def checked_language(title: str, description_html: str, marketplace: str = "amazon_de", **languages: str):
+    configured = check_languages(languages)
+    copy = AiCopy(title=title, description_html=description_html)
+    return check_copy(copy, source(), marketplace, languages=configured, detector=copy_detector(configured))
 
 
-def test_numbers_with_short_units_are_not_model_numbers():
-    assert check(description_html=GOOD_HTML + "<p>30h Akku, 5.0</p>") == []
+def test_copy_in_the_marketplaces_language_has_no_problems():
+    assert checked_language(GOOD_TITLE, GOOD_HTML) == []
+    assert checked_language(POLISH_TITLE, POLISH_HTML, "allegro_pl") == []
 
 
-def test_sizes_that_are_not_in_the_source():
-    problems = check(description_html=GOOD_HTML + "<p>Gewicht 300 g, Kabel 1,5 m, 4000 mAh.</p>")
+def test_untranslated_copy_is_refused_naming_the_language_to_write_in():
+    assert checked_language(POLISH_TITLE, POLISH_HTML) == [
+        "the copy must be in German (de); the title and the description are in Polish"
+    ]
+    assert checked_language(GOOD_TITLE, GOOD_HTML, "allegro_pl") == [
+        "the copy must be in Polish (pl); the title and the description are in German"
+    ]
 
-    assert problems == ["sizes not in the source: '300 g', '1,5 m', '4000 mAh'"]
+
+def test_each_part_in_another_language_is_named():
+    assert checked_language(GOOD_TITLE, POLISH_HTML) == [
+        "the copy must be in German (de); the description is in Polish"
+    ]
+    english = (
+        "<p>Wireless over-ear headphones with active noise cancelling and a battery that lasts for up to "
+        "thirty hours of music.</p>"
+    )
+    assert checked_language(POLISH_TITLE, english) == [
+        "the copy must be in German (de); the title is in Polish, the description is in English"
+    ]
 
 
-def test_sizes_in_another_unit_are_the_source_size():
-    assert check(description_html=GOOD_HTML.replace("250 g", "0,25 kg")) == []
+def test_an_undetermined_text_is_not_refused():
+    # brand, model, codes and acronyms: no language to tell
+    assert checked_language("Sony WH-1000XM4 ANC", GOOD_HTML) == []
+    assert checked_language(GOOD_TITLE, "<ul><li>Sony WH-1000XM4</li><li>Bluetooth 5.0</li></ul>") == []
+
+
+def test_the_language_asked_is_the_configured_one():
+    assert checked_language(GOOD_TITLE, GOOD_HTML, amazon_de="en") == [
+        "the copy must be in English (en); the title and the description are in German"
+    ]
+
+
+def test_without_a_detector_the_language_is_not_checked():
+    assert check(POLISH_TITLE, POLISH_HTML) == []
 
 
 def test_html_text():

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 import pytest
 
+from services.imports.product import PRICE_WARNING_THEN as THEN
 from services.imports.product import CompetitorOffer, FieldError, ProductIn, validate_product
 
 # The webhook contract's example product.
@@ -118,11 +119,9 @@ def test_unknown_keys_are_kept():
         ({"title": ...}, [("title", "is required")]),
         ({"title": "   "}, [("title", "must not be blank")]),
         ({"title": "x" * 1001}, [("title", "must be at most 1000 characters")]),
-        ({"price": "zapytaj sprzedawcę"}, [("price", "not a number: 'zapytaj sprzedawcę'")]),
-        ({"price": -15}, [("price", "must be a positive number, got -15")]),
-        ({"price": 0}, [("price", "must be a positive number, got 0")]),
-        ({"price": "10-20 zł"}, [("price", "not a single price: '10-20 zł'")]),
         ({"cost": "NaN"}, [("cost", "must be a finite number, got 'NaN'")]),
+        ({"cost": "zapytaj sprzedawcę"}, [("cost", "not a number: 'zapytaj sprzedawcę'")]),
+        ({"cost": -15}, [("cost", "must be a positive number, got -15")]),
         ({"currency": "złoty"}, [("currency", "must be a 3-letter currency code such as PLN")]),
         ({"images": "https://a.allegroimg.com/1.jpg"}, [("images", "must be a list of image URLs")]),
         ({"images": ["https://a.allegroimg.com/1.jpg", 2]}, [("images", "must be a list of image URLs")]),
@@ -140,7 +139,11 @@ def test_unknown_keys_are_kept():
         ),
         (
             {"source_id": ..., "title": "", "price": "brak"},
-            [("source_id", "is required"), ("title", "must not be blank"), ("price", "not a number: 'brak'")],
+            [
+                ("source_id", "is required"),
+                ("title", "must not be blank"),
+                ("price", f"warning: not a number: 'brak'; {THEN}"),
+            ],
         ),
     ],
 )
@@ -161,3 +164,65 @@ def test_reports_field_errors(changes, errors):
 )
 def test_rejects_anything_but_an_object(raw, type_name):
     assert validate_product(raw) == [FieldError("product", f"must be a JSON object, got {type_name}")]
+
+
+@pytest.mark.parametrize(
+    ("price", "why"),
+    [
+        ("zapytaj sprzedawcę", "not a number: 'zapytaj sprzedawcę'"),
+        ("Cena do uzgodnienia", "not a number: 'Cena do uzgodnienia'"),
+    ],
+)
+def test_a_price_with_no_number_is_a_warning_and_the_product_imports_without_one(price, why):
+    product = _product(_valid(price=price))
+    assert product.price is None
+    assert product.currency == "PLN"  # as sent
+    assert product.warnings == [FieldError("price", f"warning: {why}; {THEN}")]
+    assert THEN == "imported without a price (priced from competitors where the profile allows it)"
+
+
+@pytest.mark.parametrize(
+    ("price", "why"),
+    [
+        (-15, "must be a positive number, got -15"),
+        (0, "must be a positive number, got 0"),
+        ("10-20 zł", "not a single price: '10-20 zł'"),
+        (True, "not a number: true"),
+        ("NaN", "must be a finite number, got 'NaN'"),
+    ],
+)
+def test_a_wrong_number_still_fails_the_product(price, why):
+    assert validate_product(_valid(price=price)) == [FieldError("price", why)]
+
+
+def test_a_readable_or_absent_price_warns_of_nothing():
+    assert _product(VALID).warnings == []
+    assert _product(_valid(price="  ")).warnings == []
+    assert _product(_valid(price=...)).warnings == []
+
+
+def test_a_competitors_price_stays_strict():
+    assert validate_product(_valid(competitors=[{"price": "brak"}])) == [
+        FieldError("competitors.0.price", "not a number: 'brak'")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("offer", "marketplace"),
+    [
+        ({"price": 1, "url": "https://allegro.pl/oferta/x-1"}, "allegro_pl"),
+        ({"price": 1, "url": "https://www.amazon.de/dp/B0"}, "amazon_de"),
+        ({"price": 1, "url": "https://www.ebay.de/itm/1"}, "ebay_de"),
+        ({"price": 1, "url": "https://www.kaufland.de/product/1/"}, "kaufland_de"),
+        ({"price": 1, "marketplace": "amazon_de", "url": "https://allegro.pl/oferta/x-1"}, "amazon_de"),
+        ({"price": 1, "marketplace": "Amazon"}, "amazon_de"),
+        ({"price": 1, "marketplace": "kaufland.de"}, "kaufland_de"),
+        ({"price": 1, "marketplace": "Etsy"}, "etsy"),
+        ({"price": 1, "marketplace": " ", "url": "https://example.com"}, None),
+        ({"price": 1}, None),
+    ],
+)
+def test_a_competitor_says_where_it_was_seen(offer, marketplace):
+    (competitor,) = _product(_valid(competitors=[offer])).competitors
+    assert competitor.marketplace == marketplace
+    assert competitor.model_dump(mode="json")["marketplace"] == marketplace

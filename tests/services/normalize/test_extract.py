@@ -10,6 +10,7 @@ from services.normalize.extract import (
     extract_category,
     extract_model,
     extract_specifications,
+    known_brands,
 )
 from services.normalize.units import Quantity
 
@@ -28,18 +29,24 @@ from services.normalize.units import Quantity
         # from the title: a known brand anywhere first, in our spelling
         (None, {}, "Słuchawki bezprzewodowe SONY WH-1000XM4", Guess("Sony", 0.5, "title, a known brand")),
         (None, {}, "Etui do SAMSUNG Galaxy S23", Guess("Samsung", 0.5, "title, a known brand")),
-        # else the first capitalized word that is not the product
-        (
-            None,
-            {},
-            "Odkurzacz Hyundai VC-105 bezworkowy",
-            Guess("Hyundai", 0.5, "title, first capitalized word"),
-        ),
+        # a capitalized word is not a brand: Polish titles start with the product
+        (None, {}, "Odkurzacz Hyundai VC-105 bezworkowy", Guess(None, 0.0)),
+        (None, {}, "Plecak szkolny dla dzieci 20 l", Guess(None, 0.0)),
+        (None, {}, "Kurtka zimowa męska Outhorn", Guess(None, 0.0)),
         (None, {}, "kabel 2 m czarny", Guess(None, 0.0)),
     ],
 )
 def test_extracts_brand(brand, attributes, title, expected):
     assert extract_brand(brand, attributes, title) == expected
+
+
+def test_the_sellers_own_brands_are_known_in_titles():
+    brands = known_brands(["Hyundai", " Outhorn ", ""])
+    assert extract_brand(None, {}, "Odkurzacz HYUNDAI VC-105", brands) == Guess(
+        "Hyundai", 0.5, "title, a known brand"
+    )
+    assert extract_brand(None, {}, "Kurtka zimowa męska Outhorn", brands).value == "Outhorn"
+    assert brands["sony"] == "Sony"  # the built-in ones stay
 
 
 @pytest.mark.parametrize(

@@ -52,7 +52,7 @@ class TestImportChunk:
             db_session,
             [
                 product(1),
-                product(2, price="zapytaj sprzedawcę"),
+                product(2, cost="zapytaj sprzedawcę"),
                 {"title": "no id"},
                 product(3, images="x.jpg"),
                 17,
@@ -67,7 +67,7 @@ class TestImportChunk:
         assert view.stages["import"].model_dump() == {"done": 1, "failed": 4}
         assert view.progress == 1.0
         errors = {(e.position, e.field): e.error for e in view.errors}
-        assert "not a number" in errors[(1, "price")]
+        assert "not a number" in errors[(1, "cost")]
         assert errors[(2, "source_id")] == "is required"
         assert errors[(3, "images")] == "must be a list of image URLs"
         assert errors[(4, "product")].startswith("must be a JSON object")
@@ -75,8 +75,17 @@ class TestImportChunk:
         assert all(e.stage == "import" for e in view.errors)
         assert product_count(db_session) == 1
 
+    def test_a_price_that_cannot_be_read_imports_the_product_without_one(self, db_session):
+        job_id = new_job(db_session, [product(1, price="zapytaj sprzedawcę")])
+
+        assert run_job(db_session, job_id) == "completed"
+
+        stored = db_session.scalar(select(Product))
+        assert (stored.price, stored.currency) == (None, "PLN")
+        assert jobs.job_view(db_session, job_id).processed_products == 1
+
     def test_running_a_chunk_twice_changes_and_counts_nothing_twice(self, db_session):
-        job_id = new_job(db_session, [product(i) for i in range(5)] + [product(9, price=-15)])
+        job_id = new_job(db_session, [product(i) for i in range(5)] + [product(9, cost=-15)])
         run_job(db_session, job_id)
         before = jobs.job_view(db_session, job_id)
 

@@ -47,11 +47,20 @@ class TestTheChain:
         listings = listings_of(db_session, stored.source_id)
         assert set(listings) == set(MARKETPLACES)
         assert len(listings["ebay_de"].title) <= 80
-        for listing in listings.values():
+        # The Allegro offers do not price the German marketplaces (the default profile uses each
+        # marketplace's own offers): the source price 1 299,99 PLN without its 23 % VAT, converted,
+        # with 19 % = 295,93 EUR, raised to the floor at cost + fee + VAT (950 PLN = 223,53 EUR; on
+        # eBay, 11 %: 223,53 × 1.19 / (1 − 0.11 × 1.19) = 306,07), .99 up.
+        expected = {
+            "amazon_de": ("323.99", "323.80", "15.000"),
+            "ebay_de": ("306.99", "306.07", "11.000"),
+            "kaufland_de": ("303.99", "303.99", "10.500"),
+        }
+        for marketplace, listing in listings.items():
             assert listing.currency == "EUR"
             assert listing.price_status == "priced"
-            # the lowest counted offer 1 249 PLN = 293.88 EUR, beaten by 1% = 290.94, down to .99
-            assert listing.price == Decimal("289.99")
+            assert (str(listing.price), str(listing.floor), str(listing.fee_percent)) == expected[marketplace]
+            assert listing.vat_percent == Decimal(19)
             assert 0 <= listing.quality_score <= 100
             assert listing.grade in "ABCDE"
             assert listing.evaluation == "ok"
@@ -61,11 +70,14 @@ class TestTheChain:
         record = db_session.scalars(select(PriceRecord).where(PriceRecord.marketplace == "ebay_de")).one()
         assert record.job_id == job_id
         assert record.applied
-        assert record.outliers == 1
-        outlier = next(c for c in record.competitors if c["seller"] == "c")
-        assert outlier["is_outlier"] is True
-        assert outlier["counted"] is False
-        assert any("lowest in-stock competitor" in step for step in record.decision["steps"])
+        assert {c["seller"]: c["reason"] for c in record.competitors} == {
+            "a": "seen on Allegro", "b": "seen on Allegro", "c": "seen on Allegro", "d": "out of stock",
+        }  # fmt: skip
+        assert record.decision["strategy_used"] == "markup_source"
+        assert record.decision["marketplace_fee_percent"] == "11"
+        assert record.decision["steps"][-2] == (
+            "price 306,99 EUR with VAT 19% (DE): 257,97 EUR net + 49,02 EUR VAT"
+        )
 
         view = jobs.job_view(db_session, job_id)
         assert {stage: counts.done for stage, counts in view.stages.items()} == {
@@ -80,19 +92,46 @@ class TestTheChain:
         listings = listings_of(db_session, spam_product(1)["source_id"])
         assert set(listings) == {"allegro_pl", "ebay_de"}
         assert listings["allegro_pl"].currency == "PLN"
-        assert listings["allegro_pl"].price == Decimal("1235.99")  # 1 249 − 1% = 1 236.51, .99 down
+        # Allegro's own offers count there: 1 249 − 1% = 1 236,51, below the floor at cost + fee + VAT
+        # (950 × 1.23 / (1 − 0.10 × 1.23) = 1 332,39): raised, .99 up. Never at a loss.
+        assert listings["allegro_pl"].price == Decimal("1332.99")
+        assert listings["allegro_pl"].vat_percent == Decimal(23)
         assert len(listings["allegro_pl"].title) <= 75
+        record = db_session.scalars(select(PriceRecord).where(PriceRecord.marketplace == "allegro_pl")).one()
+        assert record.outliers == 1
+        outlier = next(c for c in record.competitors if c["seller"] == "c")
+        assert (outlier["is_outlier"], outlier["counted"]) == (True, False)
+        assert any("lowest in-stock competitor 1 249,00 PLN (a)" in step for step in record.decision["steps"])
 
     def test_a_batch_with_bad_products_fails_them_alone_and_the_rest_completes(self, db_session):
         good = [product(i) for i in range(1, 6)]
-        bad = product(99, price="zapytaj sprzedawcę")
+        bad = product(99, cost="zapytaj sprzedawcę")
         job_id = new_job(db_session, [*good, bad], chunk_size=2)
 
         assert run_pipeline(db_session, job_id) == "completed_with_errors"
         view = jobs.job_view(db_session, job_id)
         assert (view.processed_products, view.failed_products) == (5, 1)
         assert view.stages["score"].done == 5
-        assert [(e.stage, e.field) for e in view.errors] == [("import", "price")]
+        assert [(e.stage, e.field) for e in view.errors] == [("import", "cost")]
+
+    def test_a_price_that_cannot_be_read_is_imported_without_one_and_priced_from_competitors(
+        self, db_session
+    ):
+        unreadable = spam_product(1, price="zapytaj sprzedawcę")
+        job_id = new_job(db_session, [unreadable], marketplaces=["allegro_pl", "ebay_de"])
+
+        run_pipeline(db_session, job_id)
+
+        view = jobs.job_view(db_session, job_id)
+        assert (view.processed_products, view.failed_products) == (1, 0)
+        assert db_session.scalar(select(Product.price)) is None
+        listings = listings_of(db_session, unreadable["source_id"])
+        # Allegro's offers price it on Allegro (at least cost + fee + VAT); nothing prices it on eBay.de.
+        assert (listings["allegro_pl"].price_status, listings["allegro_pl"].price) == (
+            "priced",
+            Decimal("1332.99"),
+        )
+        assert (listings["ebay_de"].price_status, listings["ebay_de"].price) == ("no_price", None)
 
 
 class TestReimport:
@@ -128,8 +167,7 @@ class TestReimport:
         normalized_at = db_session.scalar(select(Product.normalize_key))
         records = history_count(db_session)
 
-        cheaper = spam_product(1)
-        cheaper["competitors"][0]["price"] = 1199.0
+        cheaper = spam_product(1, cost="800")
         again = new_job(db_session, [cheaper])
         for number in jobs.begin_job(db_session, again):
             product_import.import_chunk(db_session, again, number, next_stage=stages.NORMALIZE)
@@ -140,7 +178,7 @@ class TestReimport:
 
         assert db_session.scalar(select(Product.normalize_key)) == normalized_at
         assert history_count(db_session) == records + 3
-        assert listings_of(db_session, cheaper["source_id"])["ebay_de"].price < Decimal("289.99")
+        assert listings_of(db_session, cheaper["source_id"])["ebay_de"].price < Decimal("306.99")
         assert jobs.job_view(db_session, again).outcomes == {"updated": 1}
 
     def test_a_new_profile_prices_again(self, db_session):
@@ -153,7 +191,7 @@ class TestReimport:
         run_pipeline(db_session, new_job(db_session, [spam_product(1)], pricing_profile="markup"))
 
         listing = listings_of(db_session, spam_product(1)["source_id"])["ebay_de"]
-        assert listing.price == Decimal("335.30")  # 950 PLN = 223.53 EUR, +50% = 335.295
+        assert listing.price == Decimal("399.01")  # 950 PLN = 223.53 EUR, +50% = 335.30 net, +19% VAT
 
 
 class TestFailures:
@@ -215,14 +253,12 @@ class TestFailures:
 
     def test_a_price_that_moves_too_far_is_proposed_not_applied(self, db_session):
         run_pipeline(db_session, new_job(db_session, [spam_product(1)]))
-        halved = spam_product(1)
-        for offer in halved["competitors"]:
-            offer["price"] = offer["price"] / 2
+        halved = spam_product(1, price="649,99 zł", cost="300")
         run_pipeline(db_session, new_job(db_session, [halved]))
 
         listing = listings_of(db_session, halved["source_id"])["ebay_de"]
         assert listing.price_status == "needs_review"
-        assert listing.price == Decimal("289.99")  # the last applied price stays
+        assert listing.price == Decimal("306.99")  # the last applied price stays
         assert listing.proposed_price < Decimal("150")
 
 
@@ -271,3 +307,16 @@ def test_titles_pass_each_marketplace(db_session, marketplace):
     run_pipeline(db_session, new_job(db_session, [spam_product(1, title="A" * 30 + " " + "słowo " * 40)]))
     listing = listings_of(db_session, spam_product(1)["source_id"])[marketplace]
     assert check_title(listing.title, marketplace) == []
+
+
+def test_an_unreadable_price_is_a_warning_in_the_jobs_errors(db_session):
+    job_id = new_job(db_session, [spam_product(1, price="zapytaj sprzedawcę"), product(2)])
+
+    assert run_pipeline(db_session, job_id) == "completed"
+
+    view = jobs.job_view(db_session, job_id)
+    assert (view.processed_products, view.failed_products) == (2, 0)
+    (warning,) = view.errors
+    where = (warning.source_id, warning.stage, warning.field)
+    assert where == (spam_product(1)["source_id"], "import", "price")
+    assert warning.error.startswith("warning: not a number: 'zapytaj sprzedawcę'")

@@ -1,4 +1,5 @@
-"""Competitor offers: out of stock, unusable and unknown-currency offers and outliers do not count."""
+"""Competitor offers: out of stock, unusable and unknown-currency offers, outliers and (unless the
+profile says so) offers seen on other marketplaces do not count."""
 
 from __future__ import annotations
 
@@ -10,19 +11,48 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.pricing.competitors import CompetitorOffer, EvaluatedOffer, clean_competitors
+from services.pricing.competitors import (
+    CompetitorOffer,
+    EvaluatedOffer,
+    Market,
+    clean_competitors,
+    marketplace_from_url,
+    normalize_marketplace,
+)
 from services.pricing.money import ExchangeRates
+from services.pricing.vat import VatRate
 
 D = Decimal
 RATES = ExchangeRates({"PLN": D("4.30"), "CZK": D("25.00")}, date(2026, 11, 20))
+DE, PL = VatRate("DE", D(19)), VatRate("PL", D(23))
 
 
-def offer(price: str, currency: str | None = None, *, in_stock: bool = True, seller: str | None = "s"):
-    return CompetitorOffer(seller, D(price), currency, in_stock)
+def offer(
+    price: str,
+    currency: str | None = None,
+    *,
+    in_stock: bool = True,
+    seller: str | None = "s",
+    marketplace: str | None = None,
+):
+    return CompetitorOffer(seller, D(price), currency, in_stock, marketplace)
 
 
 def clean(offers: list[CompetitorOffer], currency: str = "PLN") -> list[EvaluatedOffer]:
-    return clean_competitors(offers, currency=currency, rates=RATES)
+    """For no marketplace in particular; an offer naming no currency is in the target's here."""
+    market = Market(currency, bare_currency=currency, bare_currency_why="the product's currency")
+    return clean_competitors(offers, currency=currency, rates=RATES, market=market)
+
+
+AMAZON_DE = Market(
+    "EUR", marketplace="amazon_de", vat=DE, vat_rates={"DE": DE, "PL": PL}, bare_currency="PLN",
+    bare_currency_why="the currency of source allegro",
+)  # fmt: skip
+
+
+def on_amazon_de(offers: list[CompetitorOffer], **changes) -> list[EvaluatedOffer]:
+    market = Market(**{**{name: getattr(AMAZON_DE, name) for name in Market.__dataclass_fields__}, **changes})
+    return clean_competitors(offers, currency="EUR", rates=RATES, market=market)
 
 
 def outliers(prices: list[str], currency: str = "EUR") -> list[str]:
@@ -73,7 +103,9 @@ def test_outlier_rules(prices, flagged):
 
 def test_out_of_stock_offers_are_ignored_and_never_outliers():
     cleaned = clean([offer("1", in_stock=False), offer("1200"), offer("1240"), offer("1250")])
-    assert cleaned[0] == EvaluatedOffer("s", D("1"), "PLN", False, D("1.00"), False, False, "out of stock")
+    assert cleaned[0] == EvaluatedOffer(
+        "s", D("1"), "PLN", False, D("1.00"), False, False, "out of stock", None, "the product's currency"
+    )
     assert all(result.counted for result in cleaned[1:])
 
 
@@ -89,8 +121,14 @@ def test_offers_are_converted_to_the_target_currency_in_cents():
     assert all(result.counted for result in cleaned)
 
 
-def test_an_offer_without_currency_is_in_the_target_currency():
-    assert clean([offer("100", None)], "CZK")[0].converted_price == D("100.00")
+def test_an_offer_without_currency_is_in_the_bare_currency_given():
+    (result,) = clean([offer("100", None)], "CZK")
+    assert (result.converted_price, result.currency_assumed) == (D("100.00"), "the product's currency")
+
+
+def test_never_in_the_target_currency_by_default():
+    (result,) = clean_competitors([offer("1249", None)], currency="EUR", rates=RATES)
+    assert (result.counted, result.reason, result.converted_price) == (False, "no currency", None)
 
 
 def test_an_unknown_currency_is_not_counted():
@@ -130,6 +168,8 @@ def test_to_json_is_plain_json():
         "counted": True,
         "is_outlier": False,
         "reason": None,
+        "marketplace": None,
+        "currency_assumed": None,
     }
 
 
@@ -143,6 +183,7 @@ offers = st.builds(
     price=st.integers(min_value=-100, max_value=10_000_000).map(lambda n: D(n).scaleb(-2)),
     currency=st.none() | st.sampled_from(["EUR", "PLN", "CZK", "XYZ"]),
     in_stock=st.booleans(),
+    marketplace=st.none() | st.sampled_from(["amazon_de", "allegro_pl", "etsy"]),
 )
 
 
@@ -172,3 +213,84 @@ def test_cleaning_invariants(given_offers, currency):
     # Cleaning never drops every usable offer: the one at the median is never an outlier.
     if any(result.counted or result.is_outlier for result in cleaned):
         assert any(result.counted for result in cleaned)
+
+
+class TestMarketplaces:
+    def test_offers_seen_elsewhere_do_not_count_unless_the_profile_says_so(self):
+        offers = [
+            offer("1249", "PLN", marketplace="allegro_pl"),
+            offer("300", "EUR", marketplace="amazon_de"),
+        ]
+        mine, theirs = on_amazon_de(offers)[1], on_amazon_de(offers)[0]
+        assert (mine.counted, theirs.counted, theirs.reason) == (True, False, "seen on Allegro")
+        assert theirs.converted_price == D("281.02")  # converted all the same, for the explanation
+        assert all(result.counted for result in on_amazon_de(offers, other_marketplaces=True))
+
+    def test_an_offer_naming_no_marketplace_was_seen_on_the_source(self):
+        (result,) = on_amazon_de([offer("1249", "PLN")], seen_on="allegro_pl")
+        assert (result.marketplace, result.reason) == ("allegro_pl", "seen on Allegro")
+        (unknown,) = on_amazon_de([offer("1249", "PLN")])
+        assert (unknown.marketplace, unknown.reason) == (None, "seen on an unknown marketplace")
+
+    def test_another_countrys_offer_is_converted_through_net_prices(self):
+        (result,) = on_amazon_de([offer("1249", "PLN", marketplace="allegro_pl")], other_marketplaces=True)
+        assert result.converted_price == D("281.02")  # 1 249 / 1.23 = 1 015.45 PLN, / 4.30, × 1.19
+        assert result.conversion == (
+            "= 1 015,45 PLN net of VAT 23% (PL) = 236,15 EUR net at 4,30 PLN/EUR (rates of 2026-11-20)"
+            " = 281,02 EUR with VAT 19% (DE)"
+        )
+
+    def test_an_offer_of_the_same_country_converts_at_the_rate_only(self):
+        (result,) = on_amazon_de([offer("1249", "PLN", marketplace="ebay_de")], other_marketplaces=True)
+        assert result.converted_price == D("290.47")
+        assert result.conversion == "= 290,47 EUR at 4,30 PLN/EUR (rates of 2026-11-20)"
+
+    def test_a_bare_number_takes_its_marketplaces_currency_then_the_bare_one(self):
+        allegro, unknown = on_amazon_de(
+            [offer("1249", marketplace="allegro_pl"), offer("1249")], other_marketplaces=True
+        )
+        assert (allegro.currency, allegro.currency_assumed) == ("PLN", "the currency of Allegro")
+        assert (unknown.currency, unknown.currency_assumed) == ("PLN", "the currency of source allegro")
+        assert allegro.converted_price == D("281.02")  # never 1 249 EUR
+        (amazon,) = on_amazon_de([offer("300", marketplace="amazon_de")])
+        assert (amazon.currency, amazon.converted_price) == ("EUR", D("300.00"))
+
+    def test_out_of_stock_comes_before_where_it_was_seen(self):
+        (result,) = on_amazon_de([offer("1249", "PLN", marketplace="allegro_pl", in_stock=False)])
+        assert result.reason == "out of stock"
+
+
+@pytest.mark.parametrize(
+    ("url", "marketplace"),
+    [
+        ("https://allegro.pl/oferta/x-1", "allegro_pl"),
+        ("https://www.amazon.de/dp/B08", "amazon_de"),
+        ("http://m.ebay.de/itm/1", "ebay_de"),
+        ("https://www.kaufland.de/product/1/", "kaufland_de"),
+        ("https://www.amazon.pl/dp/1", "amazon_pl"),
+        ("allegro.pl/oferta/1", "allegro_pl"),
+        ("https://www.amazon.co.uk/dp/1", None),
+        ("https://example.com", None),
+        ("https://[::1", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_the_marketplace_of_a_url(url, marketplace):
+    assert marketplace_from_url(url) == marketplace
+
+
+@pytest.mark.parametrize(
+    ("value", "marketplace"),
+    [
+        ("amazon_de", "amazon_de"),
+        (" Allegro ", "allegro_pl"),
+        ("amazon.de", "amazon_de"),
+        ("https://www.ebay.de/itm/1", "ebay_de"),
+        ("Etsy", "etsy"),
+        ("  ", None),
+        (None, None),
+    ],
+)
+def test_a_marketplace_as_an_offer_names_it(value, marketplace):
+    assert normalize_marketplace(value) == marketplace

@@ -53,6 +53,27 @@ def test_currency_is_upper_cased():
     assert profile(currency=" eur ").currency == "EUR"
 
 
+def test_new_fields_default_to_the_safe_side():
+    made = profile()
+    assert (made.use_other_marketplaces, made.min_source_percent, dict(made.category_vat_rates)) == (
+        False,
+        None,
+        {},
+    )
+
+
+def test_reduced_vat_rates_are_normalized_and_checked():
+    made = profile(category_vat_rates={" de ": {" Bücher ": D(7)}})
+    assert made.category_vat_rates == {"DE": {"Bücher": D(7)}}
+    with pytest.raises(InvalidProfile) as caught:
+        profile(category_vat_rates={"Deutschland": {"Bücher": D(7)}, "PL": {"Książki": D(-5), "": D(5)}})
+    assert [problem.loc for problem in caught.value.problems] == [
+        ("category_vat_rates", "DEUTSCHLAND"),
+        ("category_vat_rates", "PL", "Książki"),
+        ("category_vat_rates", "PL", ""),
+    ]
+
+
 @pytest.mark.parametrize(
     ("changes", "problem"),
     [
@@ -88,6 +109,13 @@ def test_currency_is_upper_cased():
         ({"markup_percent": 0.5}, "markup_percent must be a Decimal, got float 0.5"),
         ({"markup_percent": None}, "markup_percent must be a Decimal, got NoneType None"),
         ({"margin_floor_percent": D("NaN")}, "margin_floor_percent must be a finite number, got NaN"),
+        ({"margin_floor_percent": D(100)}, "margin_floor_percent must be below 100, got 100"),
+        ({"min_source_percent": D(-1)}, "min_source_percent must not be negative, got -1"),
+        ({"use_other_marketplaces": "yes"}, "use_other_marketplaces must be true or false"),
+        (
+            {"category_vat_rates": []},
+            "category_vat_rates must be an object of countries to categories and rates",
+        ),
     ],
 )
 def test_impossible_profiles_are_refused_with_a_clear_message(changes, problem):

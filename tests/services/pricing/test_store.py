@@ -38,6 +38,9 @@ FULL: ProfileFields = {
     "margin_floor_percent": Decimal("12"),
     "charm_ending": Decimal("0.99"),
     "max_change_percent": Decimal("20"),
+    "use_other_marketplaces": True,
+    "min_source_percent": Decimal("75"),
+    "category_vat_rates": {"DE": {"Bücher": Decimal(7)}},
 }
 
 
@@ -66,7 +69,10 @@ class TestFindProfile:
             beat_by_percent=Decimal(1),
             charm_ending=Decimal("0.99"),
             max_change_percent=Decimal(20),
+            margin_floor_percent=Decimal(0),  # never below cost + fee + VAT (migration 0006)
+            min_source_percent=Decimal(80),  # without a cost, not far below the source price
         )
+        assert default.use_other_marketplaces is False
 
     def test_an_unknown_name_is_named(self, db_session):
         with pytest.raises(ProfileNotFound, match="'summer sale'"):
@@ -120,6 +126,8 @@ CHANGED = {
     "margin_floor_percent": Decimal(11),
     "charm_ending": Decimal("0.49"),
     "max_change_percent": Decimal(25),
+    "use_other_marketplaces": False,
+    "min_source_percent": Decimal(70),
 }
 
 
@@ -139,6 +147,12 @@ class TestFingerprint:
         assert profile_fingerprint(stored(marketplace_fees={"ebay_de": "9.6"})) != base
         assert profile_fingerprint(stored(marketplace_fees={"ebay_de": "9.5", "amazon_de": "12"})) != base
         assert profile_fingerprint(stored(marketplace_fees={})) != base
+
+    def test_changes_with_a_reduced_vat_rate(self):
+        base = profile_fingerprint(stored())
+        assert profile_fingerprint(stored(category_vat_rates={"DE": {"Bücher": "5"}})) != base
+        assert profile_fingerprint(stored(category_vat_rates={})) != base
+        assert profile_fingerprint(stored(category_vat_rates={"DE": {"Bücher": "7.00"}})) == base
 
     def test_a_fee_equal_to_the_usual_one_prices_the_same(self):
         assert profile_fingerprint(stored(marketplace_fees={"ebay_de": "11"})) == profile_fingerprint(
@@ -222,6 +236,35 @@ class TestValidation:
         assert "too large" in message
         ((loc, _),) = problems_of({**FULL, "marketplace_fees": {"ebay_de": Decimal("1e999999999")}})
         assert loc == ("marketplace_fees", "ebay_de")
+
+    def test_a_margin_is_below_100_percent(self):
+        ((loc, message),) = problems_of({**FULL, "margin_floor_percent": Decimal(100)})
+        assert (loc, message) == (
+            ("margin_floor_percent",),
+            "margin_floor_percent must be below 100, got 100",
+        )
+
+    def test_reduced_vat_rates_name_their_country_and_category(self):
+        rates = {"DEU": {"x": Decimal(7)}, "PL": {" ": Decimal(5), "Książki": Decimal(100)}}
+        problems = problems_of({**FULL, "category_vat_rates": rates})
+        assert {loc for loc, _ in problems} == {
+            ("category_vat_rates", "DEU"), ("category_vat_rates", "PL", ""),
+            ("category_vat_rates", "PL", "Książki"),
+        }  # fmt: skip
+        ((loc, message),) = problems_of({**FULL, "category_vat_rates": {"AT": {"Bücher": Decimal("7.0001")}}})
+        assert loc == ("category_vat_rates", "AT", "Bücher")
+        assert "at most 3 decimal places" in message
+
+    def test_reduced_vat_rates_are_stored_as_plain_text(self, db_session):
+        row = pricing_store.create_profile(
+            db_session, {**FULL, "category_vat_rates": {"de": {" Bücher ": Decimal("7.00")}}}
+        )
+        db_session.expire(row)
+        assert row.category_vat_rates == {"DE": {"Bücher": "7"}}
+        assert profile_from_row(row).category_vat_rates == {"DE": {"Bücher": Decimal(7)}}
+        changed = pricing_store.update_profile(db_session, row.id, {"min_source_percent": None})
+        assert changed.category_vat_rates == {"DE": {"Bücher": "7"}}
+        assert (changed.min_source_percent, changed.use_other_marketplaces) == (None, True)
 
     def test_fees_are_stored_as_plain_text(self):
         fees = {"ebay_de": Decimal("9.50"), "amazon_de": Decimal("0.000")}
