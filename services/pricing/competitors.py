@@ -244,6 +244,10 @@ def _evaluate(offer: CompetitorOffer, target: str, rates: ExchangeRates, market:
         unavailable = excluded or ""
     if not isinstance(price, Decimal) or not price.is_finite() or price <= 0:
         return result(None, unavailable)
+    if excluded is not None:
+        # Not converted: it cannot count here, and converting every other marketplace's offer (with
+        # the text that tells how) was a third of pricing's cost for nothing shown to a buyer.
+        return result(None, unavailable)
     if currency is None:
         return result(None, unavailable or NO_CURRENCY)
     try:
