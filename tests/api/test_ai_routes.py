@@ -8,11 +8,9 @@ from sqlalchemy import select, text
 from api.app import app
 from api.routes.ai import route_copywriter
 from models import JobItem, Listing, stages
-from services.ai import Copywriter
-from services.ai.client import GroqChatModel
 from services.pipeline import jobs
 from services.platform.settings import get_settings
-from tests.support.ai import COPY_BY_LANGUAGE, translated
+from tests.support.ai import COPY_BY_LANGUAGE, groq_copywriter, translated
 from tests.support.factories import spam_product
 from tests.support.fake_groq import FakeGroq
 from tests.support.jobs import processed
@@ -30,9 +28,7 @@ def fake():
 
 
 def copywriter_for(fake, model="llama-3.3-70b-versatile", **limits):
-    limits = {"timeout_seconds": 5, "max_wait_seconds": 5} | limits
-    chat = GroqChatModel(fake.api_key, base_url=fake.base_url, **limits)
-    return Copywriter(chat, model_name=model)
+    return groq_copywriter(fake, model=model, **limits)
 
 
 @pytest.fixture
@@ -88,7 +84,7 @@ class TestOptimizeOne:
 
     def test_a_slow_model_answers_the_deterministic_copy_in_time(self, client, fake, product_id, monkeypatch):
         fake.set_default("slow", seconds=3)
-        patient = copywriter_for(fake, timeout_seconds=10, max_wait_seconds=10)
+        patient = copywriter_for(fake, timeout=10, max_wait=10)
         monkeypatch.setitem(app.dependency_overrides, route_copywriter, lambda: patient)
         monkeypatch.setattr(get_settings(), "ai_request_timeout_seconds", 0.5)
 
