@@ -18,7 +18,7 @@ from api.body import BodyLimits
 from api.errors import InternalErrors
 from api.query_params import check_query_and_path
 from api.rate_limit import RateLimit, RateLimiter
-from api.routes import ai, health, imports, pricing_profiles, products, rules
+from api.routes import ai, export, health, imports, pricing_profiles, products, rules
 from services.marketplaces import check_languages
 from services.platform.logging import configure_logging
 from services.platform.settings import Settings, get_settings
@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pricing_profiles.router)
     app.include_router(rules.router)
     app.include_router(ai.router)
+    app.include_router(export.router)
     return app
 
 

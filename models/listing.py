@@ -64,4 +64,15 @@ class Listing(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     publishable: Mapped[bool | None] = mapped_column(Boolean)
     blockers: Mapped[list[Any] | None]
+    # publish (services.publishing): the SKU sent, the marketplace's ids (asin, offer_id, listing_id,
+    # unit_id...), the last publish's status (published, updated, valid, rejected, failed, skipped)
+    # and issues, and what was last sent (a re-import with only a new price or stock updates just those)
+    sku: Mapped[str | None] = mapped_column(String(64))
+    marketplace_ids: Mapped[dict[str, Any] | None]
+    publish_status: Mapped[str | None] = mapped_column(String(16))
+    publish_issues: Mapped[list[Any] | None]
+    published_price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    published_quantity: Mapped[int | None] = mapped_column(Integer)
+    published_copy_key: Mapped[str | None] = mapped_column(String(64))
+    published_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = updated_at_column()

@@ -12,13 +12,21 @@ PUBLISH = "publish"
 ORDER = (IMPORT, NORMALIZE, OPTIMIZE, PRICE, SCORE, PUBLISH)
 INDEX = {stage: position for position, stage in enumerate(ORDER)}
 
-# The stages every job runs. Publishing joins when a job asks for it, once it is built.
+# The stages every job runs; publish joins when the job asks (`options.publish`).
 PIPELINE = (IMPORT, NORMALIZE, OPTIMIZE, PRICE, SCORE)
+PUBLISHING = (*PIPELINE, PUBLISH)
 
 
-def next_stage(stage: str, *, optimize: bool = True) -> str | None:
-    """The stage after `stage` in the pipeline; None after the last. A job that does not optimize
-    goes from normalize straight to price (its items count as past optimize all the same)."""
-    position = PIPELINE.index(stage) + 1
-    following = PIPELINE[position] if position < len(PIPELINE) else None
-    return next_stage(OPTIMIZE) if following == OPTIMIZE and not optimize else following
+def stages_of(*, publish: bool) -> tuple[str, ...]:
+    return PUBLISHING if publish else PIPELINE
+
+
+def next_stage(stage: str, *, optimize: bool = True, publish: bool = False) -> str | None:
+    """The stage after `stage` in the job's pipeline; None after the last. A job that does not
+    optimize goes from normalize straight to price (its items count as past optimize all the same)."""
+    order = stages_of(publish=publish)
+    position = order.index(stage) + 1
+    following = order[position] if position < len(order) else None
+    if following == OPTIMIZE and not optimize:
+        return next_stage(OPTIMIZE, publish=publish)
+    return following

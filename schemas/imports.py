@@ -55,6 +55,22 @@ class MarketplaceReadiness(BaseModel):
     blockers: dict[str, int] = Field(default_factory=dict)
 
 
+class MarketplacePublishing(BaseModel):
+    """What the job's publish stage did on one marketplace, listing by listing: `published` (or
+    `valid` in a preview), `updated` (a live offer's price and quantity only), `unchanged` (live and
+    current: nothing sent), `rejected` (by the marketplace, its reasons in the job's errors),
+    `failed` (not sent: not configured, or the marketplace kept failing) and `skipped` (not
+    publishable: the readiness counts say why)."""
+
+    published: int = 0
+    valid: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+
 class JobError(BaseModel):
     source_id: str | None
     position: int
@@ -79,6 +95,8 @@ class JobRead(BaseModel):
     # Per marketplace of the job, once it has ended: its listings that may go out, and what stops the
     # others (empty while the job runs).
     readiness: dict[str, MarketplaceReadiness] = Field(default_factory=dict)
+    # Only for a job that publishes (`options.publish`): per marketplace, what happened to its listings.
+    publishing: dict[str, MarketplacePublishing] = Field(default_factory=dict)
     progress: float
     # The failed items' errors, the first ones by position (`failed_products` says how many failed).
     errors: list[JobError]

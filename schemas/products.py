@@ -45,12 +45,27 @@ class ListingRead(BaseModel):
     publishable: bool | None = None
     blockers: list[Blocker] = Field(default_factory=list)
     language: str | None = None  # the copy's language as detected; None: it cannot be told
+    # Publishing: the SKU sent, the marketplace's ids (asin / sku / submission_id, offer_id and
+    # listing_id, unit_id), the last publish's status (published, updated, unchanged, valid,
+    # rejected, failed, skipped) with the marketplace's issues, and what was last sent live.
+    sku: str | None = None
+    marketplace_ids: dict[str, Any] = Field(default_factory=dict)
+    publish_status: str | None = None
+    publish_issues: list[str] = Field(default_factory=list)
+    published_price: Decimal | None = None
+    published_quantity: int | None = None
+    published_at: datetime | None = None
     updated_at: datetime
 
-    @field_validator("blockers", mode="before")
+    @field_validator("blockers", "publish_issues", mode="before")
     @classmethod
     def _none_as_empty(cls, value: object) -> object:
         return [] if value is None else value
+
+    @field_validator("marketplace_ids", mode="before")
+    @classmethod
+    def _none_as_no_ids(cls, value: object) -> object:
+        return {} if value is None else value
 
 
 class ProductRead(BaseModel):

@@ -24,6 +24,7 @@ from services.normalize.language import LanguageDetector, detector_for
 from services.pipeline.stages.optimize import CopySettings
 from services.platform.settings import Settings, get_settings
 from services.pricing import ExchangeRates
+from services.publishing.clients.registry import Availability, availability_from
 from services.scoring import ScoreWeights
 
 # Model requests per marketplace in one optimize message: full batches, four at a time, so a slice
@@ -41,6 +42,7 @@ class StageContext:
     copy: CopySettings
     detector: LanguageDetector  # tells apart the languages of every marketplace, as configured
     brands: Mapping[str, str]  # the brands a title may name: the built-in ones and EXTRA_BRANDS
+    publishing: Availability  # a client per configured marketplace, and why the others cannot publish
 
     @property
     def slice_products(self) -> int:
@@ -75,4 +77,5 @@ def build_stage_context(settings: Settings, redis: Redis | None) -> StageContext
         ),
         detector=detector_for(marketplace_languages(languages)),
         brands=brands,
+        publishing=availability_from(settings),
     )

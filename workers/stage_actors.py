@@ -1,10 +1,11 @@
-"""The normalize, optimize, price and score actors: one message per chunk per stage (optimize: per
-slice of a chunk), thin glue around services.pipeline.stages.
+"""The normalize, optimize, price, score and publish actors: one message per chunk per stage
+(optimize: per slice of a chunk), thin glue around services.pipeline.stages.
 
 Each actor works through the chunk's items waiting at its stage in one transaction and, after the
 commit, sends the next stage's message for the same chunk; the last stage (or a chunk with nothing
 left to move on) tries to close the job. Optimize reads, asks the model outside any transaction,
 then writes (services.pipeline.stages.optimize), and sends itself again while the chunk has items waiting.
+Publish does the same (read, send to the marketplaces, write), for jobs that ask for it.
 When retries run out, `stage_chunk_gave_up` fails the chunk's items waiting at that stage, with the
 reason, so the job can end.
 """
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session
 from models import stages
 from services.pipeline import attempts, jobs
 from services.pipeline.items import StageResult, fail_items
-from services.pipeline.stages import optimize
+from services.pipeline.stages import optimize, publish
 from services.pipeline.stages.normalize import normalize_chunk as normalize_products
 from services.pipeline.stages.price import price_chunk as price_products
 from services.pipeline.stages.score import score_chunk as score_products
@@ -159,10 +160,48 @@ def score_chunk(job_id: str, number: int) -> None:
         return score_products(
             session, job, number, marketplaces=plan.marketplaces, rules=rules, weights=context.weights,
             rates=current_rates(session, context.rates), detector=context.detector,
-            languages=context.languages, copy_required=plan.optimize is True, only=only,
+            languages=context.languages, copy_required=plan.optimize is True, publish=plan.publishes,
+            only=only,
         )  # fmt: skip
 
     _run(stages.SCORE, job_id, number, work)
+
+
+# A chunk's listings go out at the marketplaces' rates: 500 products at Amazon's 5 a second take
+# 100 s, and a marketplace failing for a while adds its retry budget.
+@dramatiq.actor(
+    actor_name=messages.stage_actor_name(stages.PUBLISH), time_limit=60 * 60 * 1000, **_STAGE_ACTOR_OPTIONS
+)
+def publish_chunk(job_id: str, number: int) -> None:
+    context = stage_context()
+    job = uuid.UUID(job_id)
+    with session_scope() as session:
+        try:
+            plan = jobs.job_plan(session, job)
+        except jobs.JobNotFound:
+            log.warning("publish.job_not_found")
+            return
+        todo = publish.plan_publish(
+            session, job, number, marketplaces=plan.marketplaces, preview=plan.publish == "preview",
+            availability=context.publishing, default_quantity=context.settings.publish_default_quantity,
+        )  # fmt: skip
+    answers = publish.send_tasks(todo, context.publishing, publish.remember_with(session_scope))
+    with session_scope() as session:
+        result = publish.store_publish(session, job, number, todo, answers)
+    statuses = Counter(answer.outcome for answer in answers.values())
+    log.info(
+        "publish.chunk_done",
+        chunk=number,
+        passed=len(result.product_ids),
+        failed=len(result.failed_source_ids),
+        actions=dict(Counter(task.action for task in todo.tasks)),
+        outcomes=dict(statuses),
+        product_ids=result.product_ids,
+    )
+    nothing_waited = not result.moved_on and not result.failed_source_ids
+    if nothing_waited and resend_waiting(stages.PUBLISH, job_id, number):
+        return
+    finish_job(job_id)
 
 
 def _run(
@@ -179,7 +218,7 @@ def _run(
             log.warning(f"{stage}.job_not_found")  # deleted since: nothing to do
             return
         optimizing = optimize.copy_mode_reason(plan.optimize, stage_context().copywriter is not None) is None
-        following = stages.next_stage(stage, optimize=optimizing)
+        following = stages.next_stage(stage, optimize=optimizing, publish=plan.publishes)
         waiting = attempts.waiting(session, job, number, stage)
         if not waiting.stopped_before:
             attempts.count_attempt(session, job, list(waiting.attempts))

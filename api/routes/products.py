@@ -11,11 +11,13 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from api.auth import AUTH_RESPONSES, ApiKeyAccess
 from api.deps import SessionDep
+from schemas.export import SyncLogPage
 from schemas.products import ProductDeleted, ProductDetail, ProductExplanation, ProductPage, ProductStats
 from services.marketplaces import MARKETPLACES
 from services.products import queries as products
 from services.products import views as explanations
 from services.products.queries import ProductFilters
+from services.publishing.status import sync_logs
 
 # GETs need a read key, every other method a write key (api/auth.py).
 router = APIRouter(
@@ -110,3 +112,17 @@ def delete_product(product_id: ProductId, session: SessionDep) -> ProductDeleted
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"product {product_id} not found")
     session.commit()
     return ProductDeleted()
+
+
+@router.get("/{product_id}/sync-logs", response_model=SyncLogPage, responses=NOT_FOUND)
+def product_sync_logs(
+    product_id: ProductId,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> SyncLogPage:
+    """The product's exchanges with marketplaces (publish, preview, update) and the listings the
+    publish stage skipped, with why: newest first, with the values before and after and the
+    marketplace's answer."""
+    if products.get_product(session, product_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Product not found")
+    return SyncLogPage(product_id=product_id, items=sync_logs(session, product_id, limit=limit))

@@ -14,7 +14,7 @@ Postgres text and JSON cannot hold them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
 
@@ -37,7 +37,9 @@ class ImportOptions(BaseModel):
 
     marketplaces: list[str] = Field(default_factory=list, max_length=20)
     optimize: bool | None = None
-    publish: bool = False
+    # true: publish the publishable listings; "preview": validate them with each marketplace (or our
+    # own checks where it has no dry run) without listing anything.
+    publish: bool | Literal["preview"] = False
     pricing_profile: str | None = Field(default=None, max_length=100)
     callback_url: HttpUrl | None = None
 

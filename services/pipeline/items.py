@@ -75,11 +75,12 @@ def move_items(
     failed: Mapping[int, Sequence[ItemError]],
     evaluations: Mapping[int, str] | None = None,
     optimize: bool = True,
+    publish: bool = False,
 ) -> None:
     """Passed items go to the next stage (or are done after the last; past optimize when the job does
-    not `optimize`); failed ones stay at this stage, failed, with their errors. `evaluations`
-    (position → ok/warning/blocked) is stored too."""
-    following = stages.next_stage(stage, optimize=optimize)
+    not `optimize`, on to publish when it does `publish`); failed ones stay at this stage, failed,
+    with their errors. `evaluations` (position → ok/warning/blocked) is stored too."""
+    following = stages.next_stage(stage, optimize=optimize, publish=publish)
     to_stage, to_status = (stage, ItemStatus.DONE) if following is None else (following, ItemStatus.PENDING)
     evaluations = evaluations or {}
     with psycopg_connection(session).cursor() as cursor:
@@ -125,10 +126,13 @@ class StageResult:
 class ChunkWork:
     """Collects each claimed item's fate while a stage works through a chunk, then writes them."""
 
-    def __init__(self, stage: str, items: Sequence[StageItem], *, optimize: bool = True) -> None:
+    def __init__(
+        self, stage: str, items: Sequence[StageItem], *, optimize: bool = True, publish: bool = False
+    ) -> None:
         self.stage = stage
         self.items = items
         self.optimize = optimize
+        self.publish = publish
         self.passed: list[int] = []
         self.failed: dict[int, list[ItemError]] = {}
         self.evaluations: dict[int, str] = {}
@@ -162,6 +166,7 @@ class ChunkWork:
             failed=self.failed,
             evaluations=self.evaluations,
             optimize=self.optimize,
+            publish=self.publish,
         )
         return self.result
 

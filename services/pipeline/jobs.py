@@ -17,10 +17,15 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from models import ChunkStatus, ImportJob, ItemStatus, JobChunk, JobItem, JobStatus, stages
-from schemas.imports import AiUsage, JobError, JobRead, MarketplaceReadiness, StageCounts
+from schemas.imports import (
+    AiUsage,
+    JobError,
+    JobRead,
+    MarketplacePublishing,
+    MarketplaceReadiness,
+    StageCounts,
+)
 from services.marketplaces import DEFAULT_MARKETPLACES
-
-PIPELINE = stages.PIPELINE
 
 
 class JobNotFound(LookupError):
@@ -52,8 +57,10 @@ class ItemCounts:
         return self.by_status[ItemStatus.FAILED]
 
 
-def count_items(session: Session, job_id: uuid.UUID, total: int) -> ItemCounts:
-    """Counts by stage and status; products whose chunk is not imported yet count as pending."""
+def count_items(session: Session, job_id: uuid.UUID, total: int, *, publish: bool = False) -> ItemCounts:
+    """Counts by stage and status (the publish stage too when the job publishes); products whose chunk
+    is not imported yet count as pending."""
+    counted = stages.stages_of(publish=publish)
     rows = session.execute(
         select(
             JobItem.stage,
@@ -68,7 +75,7 @@ def count_items(session: Session, job_id: uuid.UUID, total: int) -> ItemCounts:
         .where(JobItem.job_id == job_id)
         .group_by(JobItem.stage, JobItem.status, JobItem.outcome, JobItem.evaluation)
     ).all()
-    counts = ItemCounts(stages={stage: StageCounts() for stage in PIPELINE})
+    counts = ItemCounts(stages={stage: StageCounts() for stage in counted})
     seen = 0
     for stage, status, outcome, evaluation, n, prompt_tokens, completion_tokens, requests in rows:
         seen += n
@@ -81,7 +88,7 @@ def count_items(session: Session, job_id: uuid.UUID, total: int) -> ItemCounts:
         if evaluation:
             counts.evaluations[evaluation] += n
         # An item has passed every stage before its current one, and its current one if done.
-        for earlier in PIPELINE:
+        for earlier in counted:
             if stages.INDEX[earlier] < stages.INDEX[stage] or (
                 earlier == stage and status == ItemStatus.DONE
             ):
@@ -163,6 +170,12 @@ class JobPlan:
     pricing_profile: str | None
     optimize: bool | None = None  # None: optimize when a Groq key is configured
     started_at: datetime | None = None
+    publish: bool | str = False  # True, False or "preview"
+
+    @property
+    def publishes(self) -> bool:
+        """Whether the job's items go on to the publish stage (to publish or to preview)."""
+        return self.publish is True or self.publish == "preview"
 
 
 def job_plan(session: Session, job_id: uuid.UUID) -> JobPlan:
@@ -177,6 +190,7 @@ def job_plan(session: Session, job_id: uuid.UUID) -> JobPlan:
         pricing_profile=options.get("pricing_profile"),
         optimize=options.get("optimize"),
         started_at=started_at,
+        publish=options.get("publish") or False,
     )
 
 
@@ -284,7 +298,8 @@ def job_view(session: Session, job_id: uuid.UUID, *, errors_limit: int = 100) ->
     job = session.get(ImportJob, job_id)
     if job is None:
         raise JobNotFound(str(job_id))
-    counts = count_items(session, job_id, job.total_products)
+    publishes = bool(job.options.get("publish"))
+    counts = count_items(session, job_id, job.total_products, publish=publishes)
     # Failed items, and the warnings of items that went on ("warning: ...", with their stage).
     failed_items = session.execute(
         select(JobItem.position, JobItem.source_id, JobItem.stage, JobItem.errors)
@@ -327,6 +342,7 @@ def job_view(session: Session, job_id: uuid.UUID, *, errors_limit: int = 100) ->
         # Counted once the job has ended: a client polls a running job every second or so, and these
         # counts join the job's listings (a third of a core at 20 polls a second on 1,000 products).
         readiness=_readiness(session, job_id, job.options) if job.status in JobStatus.FINISHED else {},
+        publishing=_publishing(session, job_id, job.options) if publishes else {},
         progress=round(finished / job.total_products, 4) if job.total_products else 1.0,
         errors=errors,
         error=job.error,
@@ -372,6 +388,22 @@ def _readiness(
             views[marketplace].not_publishable = n
     for marketplace, code, n in session.execute(_BLOCKER_COUNTS, params):
         views[marketplace].blockers[code] = n
+    return views
+
+
+def _publishing(
+    session: Session, job_id: uuid.UUID, options: dict[str, Any]
+) -> dict[str, MarketplacePublishing]:
+    """Per marketplace of a publishing job, its listings by what the publish stage did (sync logs)."""
+    views = {m: MarketplacePublishing() for m in options.get("marketplaces") or DEFAULT_MARKETPLACES}
+    rows = session.execute(
+        text("SELECT marketplace, status, count(*) FROM sync_logs WHERE job_id = :job_id GROUP BY 1, 2"),
+        {"job_id": job_id},
+    )
+    for marketplace, status, n in rows:
+        view = views.setdefault(marketplace, MarketplacePublishing())
+        if status in MarketplacePublishing.model_fields:
+            setattr(view, status, getattr(view, status) + n)
     return views
 
 

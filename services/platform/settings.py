@@ -204,6 +204,40 @@ class Settings(BaseSettings):
     # refusal. Copy that passed stays cached for good.
     ai_refusal_cache_hours: float = Field(default=24.0, ge=0)
 
+    # Publishing (services.publishing). A marketplace whose credentials are not all set is "not
+    # configured": its listings fail to publish with that reason (never the job), and its feed
+    # (/api/export/feed) is the way out. The URLs default to production; point them at a sandbox
+    # (sandbox.sellingpartnerapi-eu.amazon.com, api.sandbox.ebay.com) to try things first.
+    amazon_seller_id: str = ""
+    amazon_client_id: str = ""
+    amazon_client_secret: SecretStr = SecretStr("")
+    amazon_refresh_token: SecretStr = SecretStr("")
+    amazon_api_url: str = "https://sellingpartnerapi-eu.amazon.com"
+    amazon_token_url: str = "https://api.amazon.com/auth/o2/token"  # noqa: S105 - Login with Amazon's URL
+    amazon_product_type: str = "PRODUCT"  # the SP-API product type our attributes are sent as
+    amazon_requests_per_second: float = Field(default=5.0, gt=0)  # putListingsItem's documented rate
+    ebay_client_id: str = ""
+    ebay_client_secret: SecretStr = SecretStr("")
+    ebay_refresh_token: SecretStr = SecretStr("")
+    ebay_api_url: str = "https://api.ebay.com"
+    # An eBay offer needs the seller's business policies, an inventory location and a category.
+    ebay_fulfillment_policy_id: str = ""
+    ebay_payment_policy_id: str = ""
+    ebay_return_policy_id: str = ""
+    ebay_merchant_location_key: str = ""
+    ebay_category_id: str = ""
+    ebay_requests_per_second: float = Field(default=10.0, gt=0)
+    kaufland_client_key: str = ""
+    kaufland_secret_key: SecretStr = SecretStr("")
+    kaufland_api_url: str = "https://sellerapi.kaufland.com/v2"
+    kaufland_requests_per_second: float = Field(default=5.0, gt=0)
+    # How long one request to a marketplace keeps retrying a 429 or a 5xx before its listing fails
+    # (retryable: the next publish tries again).
+    publish_retry_budget_seconds: float = Field(default=60.0, ge=0)
+    # The quantity offered for a product whose stock is unknown. None (the default): such a listing
+    # is not sent, and says so; an offer never claims stock nobody counted.
+    publish_default_quantity: int | None = Field(default=None, ge=0)
+
     # Dramatiq
     worker_queue: str = "pipeline"
     # A worker whose heartbeat is older than this is dead: its unfinished messages go back to the

@@ -244,6 +244,8 @@ class _Pricing:
         self.reasons: list[str] = []
         self.cost: tuple[Decimal, str, Decimal] | None = None  # the cost, its currency, in the target
         self.cost_problem = ""
+        # The source price's net in the target currency, or why not: asked up to three times.
+        self.source_net: tuple[Decimal, str] | str | None = None
         try:
             self.cost = self._cost_in_target()
         except _CannotRun as cannot:
@@ -397,6 +399,16 @@ class _Pricing:
 
     def _source_in_target(self) -> tuple[Decimal, str]:
         """The source price without its VAT, in the target currency (rounded), and its step."""
+        if self.source_net is None:
+            try:
+                self.source_net = self._source_net()
+            except _CannotRun as cannot:
+                self.source_net = str(cannot)
+        if isinstance(self.source_net, str):
+            raise _CannotRun(self.source_net)
+        return self.source_net
+
+    def _source_net(self) -> tuple[Decimal, str]:
         amount, source = self.inp.source_price, self.inp.source_currency
         if amount is None:
             raise _CannotRun("no source price")

@@ -119,14 +119,13 @@ class ExchangeRates:
 
 def to_cents(amount: Decimal) -> Decimal:
     """Round to cents, half up, as prices are rounded for people: 290.465 → 290.47."""
-    with localcontext(DECIMAL_CONTEXT):
-        return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    # The context as an argument, not a `localcontext` block: this runs ≈ 30 times per price.
+    return amount.quantize(CENT, ROUND_HALF_UP, DECIMAL_CONTEXT)
 
 
 def to_cents_up(amount: Decimal) -> Decimal:
     """Round up to the next cent: for a floor, which must never end up below what it protects."""
-    with localcontext(DECIMAL_CONTEXT):
-        return amount.quantize(CENT, rounding=ROUND_CEILING)
+    return amount.quantize(CENT, ROUND_CEILING, DECIMAL_CONTEXT)
 
 
 def format_money(amount: Decimal, currency: str) -> str:
@@ -144,9 +143,8 @@ def format_rate(rate: Decimal) -> str:
 
 def format_percent(percent: Decimal, *, signed: bool = False, rounding: str = ROUND_HALF_UP) -> str:
     """15 → "15%", 2.50 → "2,5%", 33.3333 → "33,33%"; signed: "+2,5%", "-3%"."""
-    with localcontext(DECIMAL_CONTEXT):
-        rounded = percent.quantize(CENT, rounding=rounding)
-        text = f"{rounded.copy_abs().normalize():f}".replace(".", ",")
+    rounded = percent.quantize(CENT, rounding, DECIMAL_CONTEXT)
+    text = f"{rounded.copy_abs().normalize(DECIMAL_CONTEXT):f}".replace(".", ",")
     sign = "-" if rounded < 0 else "+" if signed and rounded > 0 else ""
     return f"{sign}{text}%"
 
@@ -197,13 +195,11 @@ def currency_problem(field: str, value: object) -> str | None:
     return f"{field} must be a three-letter currency code such as EUR, got {value!r}"
 
 
+_SPACE_AND_COMMA = str.maketrans({",": " ", ".": ","})
+
+
 def _format_number(value: Decimal) -> str:
     """Group thousands with spaces and use a decimal comma; keeps the value's own decimals."""
-    sign = "-" if value < 0 else ""
-    whole, _, fraction = f"{value.copy_abs():f}".partition(".")
-    groups: list[str] = []
-    while len(whole) > 3:
-        whole, group = whole[:-3], whole[-3:]
-        groups.insert(0, group)
-    grouped = " ".join([whole, *groups])
-    return f"{sign}{grouped},{fraction}" if fraction else f"{sign}{grouped}"
+    if value.is_zero():
+        value = abs(value)  # "-0,00" is not an amount anyone writes
+    return f"{value:,f}".translate(_SPACE_AND_COMMA)

@@ -16,7 +16,7 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 
 from services.marketplaces import MARKETPLACES, rules_for
@@ -33,15 +33,18 @@ class VatRate:
     country: str
     percent: Decimal
     category: str | None = None
+    _text: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if problem := vat_problem(f"the VAT rate of {self.country}", self.percent):
             raise ValueError(problem)
+        reduced = f", reduced for {self.category}" if self.category is not None else ""
+        # Made once: each price's explanation names its VAT three to five times.
+        object.__setattr__(self, "_text", f"VAT {format_percent(self.percent)} ({self.country}{reduced})")
 
     def text(self) -> str:
         """ "VAT 19% (DE)", "VAT 7% (DE, reduced for Bücher)": as the explanation names it."""
-        reduced = f", reduced for {self.category}" if self.category is not None else ""
-        return f"VAT {format_percent(self.percent)} ({self.country}{reduced})"
+        return self._text
 
 
 def vat_problem(field: str, value: object) -> str | None:

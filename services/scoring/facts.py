@@ -8,10 +8,13 @@ its rules, as the normalize stage would have done. Keys an older row lacks count
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from services.marketplaces import fit_title, rules_for
+from services.normalize.descriptions import clean_description
+
+OPTIMIZED = "optimized"  # a listing's ai_status when its copy is the model's, and passed the checks
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,4 +77,19 @@ def facts_from_normalized(
         category_path=None if category is None else tuple(category),
         specifications=tuple(spec["name"] for spec in normalized.get("specifications") or ()),
         attribute_count=attribute_count,
+    )
+
+
+def with_listing_copy(facts: ListingFacts, listing: Any) -> ListingFacts:
+    """The facts of the listing's own copy when the model wrote it: its title, its description and
+    how well they are grounded in the source (which the quality score weighs)."""
+    if listing is None or listing.ai_status != OPTIMIZED or not listing.title:
+        return facts
+    description = clean_description(listing.description_html or "")
+    return replace(
+        facts,
+        title=listing.title,
+        description_html=description.html,
+        description_text=description.text,
+        ai_grounding=listing.ai_grounding,
     )

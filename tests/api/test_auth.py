@@ -62,7 +62,7 @@ def bearer(key: str) -> dict[str, str]:
 class TestEveryRouteNeedsAKey:
     def test_the_route_list_covers_every_kind_of_route(self):
         prefixes = {path.split("/")[2] for _, path in PROTECTED}
-        assert prefixes == {"import", "products", "pricing-profiles", "rules", "ai"}
+        assert prefixes == {"import", "products", "pricing-profiles", "rules", "ai", "export"}
         assert ("POST", "/api/import/batch") in PROTECTED
         assert any(method == "DELETE" for method, _ in PROTECTED)
 

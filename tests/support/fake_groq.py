@@ -37,8 +37,10 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
+
+from devstack.loopback import FakeHandler, LoopbackServer
 
 Mode = Literal[
     "good", "invalid_json", "wrong_shape", "ungrounded", "rate_limited", "server_error", "bad_request", "slow"
@@ -247,7 +249,7 @@ def ungrounded_copy(copy: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-class FakeGroq:
+class FakeGroq(LoopbackServer):
     """The fake server; a context manager (or `start()` / `stop()`)."""
 
     def __init__(
@@ -267,47 +269,20 @@ class FakeGroq:
         self._answered = 0  # requests that used the budgets (not 401s)
         self._token_log: deque[tuple[float, int]] = deque()  # (when, tokens) of the last minute
         self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
-    def start(self) -> FakeGroq:
-        fake = self
-
-        class Handler(_Handler):
-            server_fake = fake
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _Handler
 
     def stop(self) -> None:
         self._stopping.set()  # wakes slow answers
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> FakeGroq:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        super().stop()
 
     @property
     def base_url(self) -> str:
         """What to give the SDK as base_url (it adds /openai/v1/...)."""
-        assert self._server is not None, "the fake Groq server is not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.server_url
 
     # -- scripting ----------------------------------------------------------------------------------
 
@@ -488,20 +463,11 @@ def _error(message: str, type_: str, code: str | None = None) -> dict[str, Any]:
     return {"error": error}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(FakeHandler):
     server_fake: FakeGroq
     protocol_version = "HTTP/1.0"
 
-    def log_message(self, format: str, *args: Any) -> None:  # quiet in test output
-        pass
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def _handle(self) -> None:
+    def handle_request(self) -> None:
         fake = self.server_fake
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""

@@ -15,11 +15,13 @@ from services.marketplaces import DEFAULT_MARKETPLACES, marketplace_languages
 from services.normalize.language import detector_for
 from services.pipeline import jobs
 from services.pipeline.stages import import_ as product_import
-from services.pipeline.stages import optimize
+from services.pipeline.stages import optimize, publish
 from services.pipeline.stages.normalize import normalize_chunk
 from services.pipeline.stages.price import price_chunk
 from services.pipeline.stages.score import score_chunk
+from services.platform.settings import get_settings
 from services.pricing import ExchangeRates
+from services.publishing.clients.registry import Availability
 from services.rules import store as rule_store
 from services.scoring import DEFAULT_WEIGHTS
 
@@ -27,7 +29,26 @@ RATES = ExchangeRates({"PLN": Decimal("4.25"), "USD": Decimal("1.08")}, date(202
 
 
 DETECTOR = detector_for(marketplace_languages())
+
+
+def price_settings() -> dict[str, Any]:
+    """What the price stage takes from the configuration (VAT_RATES, SOURCE_CURRENCIES), as the
+    worker passes it."""
+    settings = get_settings()
+    return {"vat_rates": settings.vat_rates, "source_currencies": settings.source_currencies}
+
+
 COPY = optimize.CopySettings(model="llama-3.1-8b-instant", prompt_version="1")
+NOTHING_CONFIGURED = Availability({}, {})
+
+
+def _remember_on(session):
+    """Ids remembered on the test's own session (the worker uses a transaction of their own)."""
+
+    def remember(listing, ids):
+        publish.remember_ids(session, listing.product_id, listing.marketplace, listing.sku, ids)
+
+    return remember
 
 
 def run_stages(
@@ -39,9 +60,11 @@ def run_stages(
     batch_size: int = 1,
     max_products: int = 24,
     copy: optimize.CopySettings = COPY,
+    availability: Availability = NOTHING_CONFIGURED,
+    default_quantity: int | None = None,
 ) -> None:
-    """Normalize, optimize (with a copywriter, when the job does), price and score every chunk of an
-    imported job."""
+    """Normalize, optimize (with a copywriter, when the job does), price, score and (when the job asks,
+    with the clients of `availability`) publish every chunk of an imported job."""
     plan = jobs.job_plan(session, job_id)
     reason = optimize.copy_mode_reason(plan.optimize, copywriter is not None)
     numbers = list(session.scalars(select(JobChunk.number).where(JobChunk.job_id == job_id)))
@@ -62,12 +85,20 @@ def run_stages(
             marketplaces=plan.marketplaces,
             profile_name=plan.pricing_profile,
             rates=rates,
+            **price_settings(),
         )
         score_chunk(
             session, job_id, number, marketplaces=plan.marketplaces, rules=rule_store.enabled_rules(session),
             weights=DEFAULT_WEIGHTS, rates=rates, detector=DETECTOR, languages=copy.languages,
-            copy_required=plan.optimize is True,
+            copy_required=plan.optimize is True, publish=plan.publishes,
         )  # fmt: skip
+        if plan.publishes:
+            to_publish = publish.plan_publish(
+                session, job_id, number, marketplaces=plan.marketplaces, preview=plan.publish == "preview",
+                availability=availability, default_quantity=default_quantity,
+            )  # fmt: skip
+            answers = publish.send_tasks(to_publish, availability, remember=_remember_on(session))
+            publish.store_publish(session, job_id, number, to_publish, answers)
 
 
 def run_pipeline(session, job_id: uuid.UUID, **options: Any) -> str | None:

@@ -42,7 +42,6 @@ from services.pipeline.items import (
 )
 from services.pipeline.keys import price_key, rates_fingerprint
 from services.platform.db import psycopg_connection
-from services.platform.settings import get_settings
 from services.pricing import (
     CompetitorOffer,
     ExchangeRates,
@@ -107,14 +106,14 @@ def price_chunk(
     marketplaces: Sequence[str],
     profile_name: str | None,
     rates: ExchangeRates,
+    vat_rates: Mapping[str, Decimal],
+    source_currencies: Mapping[str, str],
     only: Sequence[int] | None = None,
-    vat_rates: Mapping[str, Decimal] | None = None,
-    source_currencies: Mapping[str, str] | None = None,
     max_rates_age_days: int | None = None,
     today: date | None = None,
 ) -> StageResult:
-    """`vat_rates` (country → percent) and `source_currencies` (source → currency of bare numbers):
-    the configuration's (VAT_RATES, SOURCE_CURRENCIES) when not given. A decision that converted
+    """`vat_rates` (country → percent, VAT_RATES) and `source_currencies` (source → currency of bare
+    numbers, SOURCE_CURRENCIES) are the configuration's. A decision that converted
     with rates more than `max_rates_age_days` older than `today` says so in its steps (the job goes
     on: old rates are a warning, not an error)."""
     items = claim_items(session, job_id, number, stages.PRICE, only=only)
@@ -128,10 +127,6 @@ def price_chunk(
         for item in items:
             work.fails(item, [error])
         return work.finish(session, job_id)
-    if vat_rates is None or source_currencies is None:
-        settings = get_settings()
-        vat_rates = settings.vat_rates if vat_rates is None else vat_rates
-        source_currencies = settings.source_currencies if source_currencies is None else source_currencies
     profile = profile_from_row(profile_row)
     profile_key = _key(profile_fingerprint(profile_row), _settings_fingerprint(vat_rates, source_currencies))
     rates_key = rates_fingerprint(rates)

@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 
 from models import ProductStatus, stages
 from services.marketplaces import BUILT_IN_LANGUAGES, Languages, rules_for
-from services.normalize.descriptions import clean_description
 from services.normalize.language import LanguageDetector
 from services.pipeline.bulk import copy_rows, json_text
 from services.pipeline.items import (
@@ -42,6 +41,7 @@ from services.platform.settings import get_settings
 from services.pricing import ExchangeRates, UnknownCurrency, format_money, margin_percent
 from services.rules import Evaluation, EvaluationStatus, Rule, evaluate, rules_fingerprint, worst
 from services.scoring import ListingFacts, QualityScore, ScoreWeights, facts_from_normalized, score_listing
+from services.scoring.facts import OPTIMIZED, with_listing_copy
 from services.scoring.readiness import ListingState, Readiness, copy_language, readiness
 
 log = structlog.get_logger(__name__)
@@ -54,7 +54,6 @@ _LISTINGS_COLUMNS = (
 )  # fmt: skip
 _PRODUCTS_TABLE = "stage_scored_products"
 _PRODUCTS_COLUMNS = (("id", "bigint"), ("optimization_score", "double precision"), ("evaluation", "text"))
-OPTIMIZED = "optimized"
 NO_RULES = Evaluation("ok", [], 0)  # a seller without rules: nothing to build the facts for
 
 
@@ -70,12 +69,14 @@ def score_chunk(
     detector: LanguageDetector,
     languages: Languages = BUILT_IN_LANGUAGES,
     copy_required: bool = False,
+    publish: bool = False,
     only: Sequence[int] | None = None,
 ) -> StageResult:
     """`languages`: the configured languages of marketplaces; `copy_required`: the job asked for the
-    model's copy (`optimize: true`), so a listing without it is not publishable."""
+    model's copy (`optimize: true`), so a listing without it is not publishable; `publish`: the job
+    publishes (or previews), so its items go on to the publish stage."""
     items = claim_items(session, job_id, number, stages.SCORE, only=only)
-    work = ChunkWork(stages.SCORE, items)
+    work = ChunkWork(stages.SCORE, items, publish=publish)
     if not items:
         return work.result
     rules_key = rules_fingerprint(rules)
@@ -180,21 +181,6 @@ def score_chunk(
 
     _write(session, listing_rows, product_rows)
     return work.finish(session, job_id)
-
-
-def with_listing_copy(facts: ListingFacts, listing: Any) -> ListingFacts:
-    """The facts of the listing's own copy when the model wrote it: its title, its description and
-    how well they are grounded in the source (which the quality score weighs)."""
-    if listing is None or listing.ai_status != OPTIMIZED or not listing.title:
-        return facts
-    description = clean_description(listing.description_html or "")
-    return replace(
-        facts,
-        title=listing.title,
-        description_html=description.html,
-        description_text=description.text,
-        ai_grounding=listing.ai_grounding,
-    )
 
 
 def copy_languages(

@@ -14,9 +14,15 @@ from services.pipeline.stages import import_ as product_import
 from services.pipeline.stages.price import price_chunk
 from tests.support.factories import product, spam_product
 from tests.support.jobs import new_job
-from tests.support.pipeline import RATES, normalize_first_chunk, run_pipeline, run_stages
+from tests.support.pipeline import RATES, normalize_first_chunk, price_settings, run_pipeline, run_stages
 
 MARKETPLACES = ("amazon_de", "ebay_de", "kaufland_de")
+
+
+def price_first_chunk(session, job_id):
+    return price_chunk(
+        session, job_id, 0, marketplaces=MARKETPLACES, profile_name=None, rates=RATES, **price_settings()
+    )
 
 
 def listings_of(session, source_id):
@@ -172,7 +178,7 @@ class TestReimport:
         for number in jobs.begin_job(db_session, again):
             product_import.import_chunk(db_session, again, number, next_stage=stages.NORMALIZE)
         assert normalize_first_chunk(db_session, again).skipped == 1
-        priced = price_chunk(db_session, again, 0, marketplaces=MARKETPLACES, profile_name=None, rates=RATES)
+        priced = price_first_chunk(db_session, again)
         assert priced.skipped == 0
         run_stages(db_session, again)
 
@@ -202,8 +208,8 @@ class TestFailures:
         assert normalize_first_chunk(db_session, job_id).product_ids
         again = normalize_first_chunk(db_session, job_id)
         assert (again.product_ids, again.skipped, again.failed_source_ids) == ([], 0, [])
-        price_chunk(db_session, job_id, 0, marketplaces=MARKETPLACES, profile_name=None, rates=RATES)
-        price_chunk(db_session, job_id, 0, marketplaces=MARKETPLACES, profile_name=None, rates=RATES)
+        price_first_chunk(db_session, job_id)
+        price_first_chunk(db_session, job_id)
         assert history_count(db_session) == 3
 
     def test_a_product_deleted_mid_job_fails_with_the_reason(self, db_session):
