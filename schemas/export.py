@@ -1,11 +1,12 @@
-"""Shapes of the export routes: marketplaces, sync logs (the feed is a file, not a model)."""
+"""Shapes of the export routes: marketplaces, bulk publish jobs, sync logs (the feed is a file)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class MarketplaceStatus(BaseModel):
@@ -47,3 +48,37 @@ class SyncLogEntry(BaseModel):
 class SyncLogPage(BaseModel):
     product_id: int
     items: list[SyncLogEntry]
+
+
+class BulkPublishIn(BaseModel):
+    """The seed's bulk request: `{"job_type": "publish", "target_marketplace": "amazon", "product_ids":
+    [...]}`; `job_type` "preview" validates with the marketplace without listing."""
+
+    job_type: Literal["publish", "preview"] = "publish"
+    target_marketplace: str = Field(default="amazon_de", max_length=32)
+    product_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(min_length=1, max_length=10_000)
+
+
+class BulkResult(BaseModel):
+    """One listing of a bulk job: its publish status, the marketplace's reason when not published, its ids."""
+
+    product_id: int
+    marketplace: str
+    status: str
+    issue: str | None
+    ids: dict[str, Any]
+
+
+class BulkJobRead(BaseModel):
+    id: uuid.UUID
+    job_type: str
+    target_marketplace: str | None
+    status: str  # running, completed, completed_with_errors, failed
+    total_items: int
+    processed_items: int
+    failed_items: int
+    errors: list[Any]
+    results: list[BulkResult]
+    status_url: str  # the job's status, as an import job's
+    created_at: datetime
+    completed_at: datetime | None

@@ -58,7 +58,8 @@ class MarketplaceReadiness(BaseModel):
 class MarketplacePublishing(BaseModel):
     """What the job's publish stage did on one marketplace, listing by listing: `published` (or
     `valid` in a preview), `updated` (a live offer's price and quantity only), `unchanged` (live and
-    current: nothing sent), `rejected` (by the marketplace, its reasons in the job's errors),
+    current: nothing sent), `paused` (live, but not publishable any more: set to quantity 0),
+    `rejected` (by the marketplace, its reasons in the job's errors),
     `failed` (not sent: not configured, or the marketplace kept failing) and `skipped` (not
     publishable: the readiness counts say why)."""
 
@@ -66,6 +67,7 @@ class MarketplacePublishing(BaseModel):
     valid: int = 0
     updated: int = 0
     unchanged: int = 0
+    paused: int = 0
     rejected: int = 0
     failed: int = 0
     skipped: int = 0

@@ -77,5 +77,5 @@ def build_stage_context(settings: Settings, redis: Redis | None) -> StageContext
         ),
         detector=detector_for(marketplace_languages(languages)),
         brands=brands,
-        publishing=availability_from(settings),
+        publishing=availability_from(settings, redis),
     )

@@ -6,11 +6,12 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, status
 from sqlalchemy.orm import Session
 
 from api.auth import AUTH_RESPONSES, ApiKeyAccess
 from api.deps import SessionDep, SettingsDep
+from api.marketplace_param import TargetMarketplace, target_marketplace
 from api.routes.imports import status_url
 from api.routes.products import ProductId
 from models import stages
@@ -18,7 +19,7 @@ from schemas.ai import BatchOptimizeIn, CopyRead, OptimizedDescription, Optimize
 from schemas.imports import ImportAccepted
 from services.ai import Copywriter
 from services.ai.factory import build_copywriter
-from services.marketplaces import check_languages, resolve_marketplace
+from services.marketplaces import check_languages
 from services.normalize.extract import known_brands
 from services.pipeline import jobs, on_demand_copy
 from services.pipeline.stages.optimize import NO_KEY, CopySettings
@@ -34,9 +35,6 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {"description": "The product is not normalized yet (its import is still running)"},
     422: {"description": "Unknown marketplace"},
 }
-TargetMarketplace = Annotated[
-    str, Query(max_length=32, description="A marketplace id (amazon_de) or the seed's name (amazon)")
-]
 
 
 @lru_cache(maxsize=1)
@@ -110,7 +108,7 @@ def optimize_description(
 def batch_optimize(body: BatchOptimizeIn, session: SessionDep) -> ImportAccepted:
     """A job that writes the products' copy for the marketplace in the workers (then prices and scores
     them again); poll it at `status_url`. Ids that name no product fail alone, in the job's errors."""
-    marketplace = _marketplace(body.target_marketplace)
+    marketplace = target_marketplace(body.target_marketplace)
     job = on_demand_copy.start_optimize_job(session, body.product_ids, marketplace)
     for number in job.chunks:
         send_stage(session, stages.OPTIMIZE, str(job.job_id), number)
@@ -141,7 +139,7 @@ def _copy_read(copy: on_demand_copy.ProductCopy) -> CopyRead:
 def _optimize(
     session: Session, settings: Settings, copywriter: Copywriter | None, product_id: int, target: str
 ) -> on_demand_copy.ProductCopy:
-    marketplace = _marketplace(target)
+    marketplace = target_marketplace(target)
     try:
         copy = on_demand_copy.optimize_product(
             session,
@@ -167,10 +165,3 @@ def _optimize(
         ) from None
     session.commit()
     return copy
-
-
-def _marketplace(name: str) -> str:
-    try:
-        return resolve_marketplace(name)
-    except KeyError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.args[0]) from None

@@ -214,7 +214,25 @@ def finish_if_done(session: Session, job_id: uuid.UUID) -> str | None:
         )
         .returning(ImportJob.id)
     ).scalar_one_or_none()
+    if closed:
+        _close_bulk_job(session, job_id, status, counts)
     return status if closed else None
+
+
+def _close_bulk_job(session: Session, job_id: uuid.UUID, status: str, counts: ItemCounts) -> None:
+    """A publish job over stored products is the seed's bulk_jobs row too (same id): its counts and
+    first errors, when it ends (no row: nothing to do)."""
+    session.execute(
+        text(
+            "UPDATE bulk_jobs b SET status = :status, processed_items = :done, failed_items = :failed,"
+            " completed_at = now(), updated_at = now(), errors = coalesce((SELECT jsonb_agg(e) FROM"
+            " (SELECT jsonb_build_object('product_id', i.product_id, 'position', i.position) || x AS e"
+            " FROM job_items i CROSS JOIN LATERAL jsonb_array_elements(i.errors) x"
+            " WHERE i.job_id = :job_id AND i.status = 'failed' ORDER BY i.position LIMIT 100) f), '[]')"
+            " WHERE b.id = :job_id"
+        ),
+        {"status": status, "done": counts.done, "failed": counts.failed, "job_id": job_id},
+    )
 
 
 def fail_job(session: Session, job_id: uuid.UUID, reason: str) -> None:

@@ -16,18 +16,15 @@ name no product fail alone, with the reason, in the job's errors.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Any
 
-from psycopg.types.json import Jsonb
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import ImportJob, ItemStatus, JobStatus, Listing, Product, stages
+from models import Listing, stages
 from services.ai import CopyResult, Copywriter
 from services.pipeline.stages.optimize import (
     OPTIMIZED,
@@ -42,10 +39,9 @@ from services.pipeline.stages.optimize import (
     save_copies,
     write_copies,
 )
-from services.platform.db import psycopg_connection
+from services.pipeline.stored_products import StoredProductsJob, start_job_over_products
 
 SOURCE = "ai"  # the `source` of a batch-optimize job
-CHUNK_SIZE = 500
 MAX_PRODUCTS = 10_000  # per batch-optimize request
 # Model calls of the single-product routes: a few at a time, off the server's own threads.
 _requests = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ai-route")
@@ -156,50 +152,9 @@ def _write_within(
     return result
 
 
-@dataclass(frozen=True, slots=True)
-class OptimizeJob:
-    job_id: uuid.UUID
-    chunks: list[int]  # the chunk numbers to send the optimize stage for
-    received: int
-    missing: int  # ids that name no product: failed items
-
-
-def start_optimize_job(session: Session, product_ids: Sequence[int], marketplace: str) -> OptimizeJob:
+def start_optimize_job(session: Session, product_ids: Sequence[int], marketplace: str) -> StoredProductsJob:
     """A job over stored products, starting at optimize (module docstring). Duplicate ids count once."""
-    ids = list(dict.fromkeys(product_ids))
-    rows = session.execute(select(Product.id, Product.source_id).where(Product.id.in_(ids)))
-    found: dict[int, str] = {product_id: source_id for product_id, source_id in rows}
-    job_id = uuid.uuid4()
-    session.add(
-        ImportJob(
-            id=job_id, source=SOURCE, status=JobStatus.RUNNING, started_at=func.now(),
-            total_products=len(ids),
-            options={"marketplaces": [marketplace], "optimize": True, "kind": "batch-optimize"},
-        )
-    )  # fmt: skip
-    session.flush()
-    chunks: list[tuple[Any, ...]] = []
-    items: list[tuple[Any, ...]] = []
-    for number, first in enumerate(range(0, len(ids), CHUNK_SIZE)):
-        chunk = ids[first : first + CHUNK_SIZE]
-        chunks.append((job_id, number, first, len(chunk), "[]", ItemStatus.DONE))
-        for position, product_id in enumerate(chunk, start=first):
-            if product_id in found:
-                items.append((job_id, position, found[product_id], product_id, ItemStatus.PENDING, None))
-            else:
-                error = Jsonb(
-                    [{"field": f"product_ids[{position}]", "error": f"no product with id {product_id}"}]
-                )
-                items.append((job_id, position, None, None, ItemStatus.FAILED, error))
-    with psycopg_connection(session).cursor() as cursor:
-        cursor.executemany(
-            "INSERT INTO job_chunks (job_id, number, first_position, size, products, status)"
-            " VALUES (%s, %s, %s, %s, %s, %s)",
-            chunks,
-        )
-        cursor.executemany(
-            "INSERT INTO job_items (job_id, position, source_id, product_id, status, errors, stage)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            [(*item, stages.OPTIMIZE) for item in items],
-        )
-    return OptimizeJob(job_id, [number for _, number, *_ in chunks], len(ids), len(ids) - len(found))
+    options = {"marketplaces": [marketplace], "optimize": True, "kind": "batch-optimize"}
+    return start_job_over_products(
+        session, product_ids, stage=stages.OPTIMIZE, source=SOURCE, options=options
+    )

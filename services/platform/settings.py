@@ -230,7 +230,8 @@ class Settings(BaseSettings):
     kaufland_client_key: str = ""
     kaufland_secret_key: SecretStr = SecretStr("")
     kaufland_api_url: str = "https://sellerapi.kaufland.com/v2"
-    kaufland_requests_per_second: float = Field(default=5.0, gt=0)
+    # Kaufland allows 111 a second per seller, across every endpoint; half is left for other tools.
+    kaufland_requests_per_second: float = Field(default=50.0, gt=0)
     # How long one request to a marketplace keeps retrying a 429 or a 5xx before its listing fails
     # (retryable: the next publish tries again).
     publish_retry_budget_seconds: float = Field(default=60.0, ge=0)

@@ -63,6 +63,20 @@ def outgoing_listing(
         return NotSent(
             "quantity", ("the product's stock is unknown: send its stock, or set PUBLISH_DEFAULT_QUANTITY",)
         )
+    return _outgoing(product, listing, facts, Decimal(listing.price), max(0, int(quantity)))
+
+
+def paused_listing(product: Any, listing: Any, facts: ListingFacts) -> OutgoingListing | None:
+    """A live listing at quantity 0 and its last published price: what pauses an offer that may not
+    go out any more (None when nothing was published). The copy is not sent again."""
+    if listing.published_price is None:
+        return None
+    return _outgoing(product, listing, facts, Decimal(listing.published_price), 0)
+
+
+def _outgoing(
+    product: Any, listing: Any, facts: ListingFacts, price: Decimal, quantity: int
+) -> OutgoingListing:
     marketplace = facts.marketplace
     return OutgoingListing(
         product_id=product.id,
@@ -75,9 +89,9 @@ def outgoing_listing(
         brand=facts.brand,
         ean=facts.gtin if facts.gtin_valid else None,
         images=facts.images,
-        price=Decimal(listing.price),
+        price=price,
         currency=listing.currency,
-        quantity=max(0, int(quantity)),
+        quantity=quantity,
         language=rules_for(marketplace).language,
         category=facts.category_path or (),
         ids=dict(listing.marketplace_ids or {}),

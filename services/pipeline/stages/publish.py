@@ -9,6 +9,8 @@ optimize it talks to the outside world, so no transaction stays open while it do
    * fail: the marketplace has no client here or no credentials ("not configured", with what to set);
    * unchanged: live, and the copy, price and quantity sent last are the ones it would send now;
    * update: live with the same copy, but a new price or quantity: only those are sent;
+   * pause: live, but it may not go out any more (its blockers are the reason): quantity 0 is sent,
+     so the offer stops selling; it is published again in full once it is publishable;
    * publish (or preview): everything else.
 2. `send_tasks` (no database): per marketplace, in one thread each (their rate limits are their
    own), the client takes all of the chunk's listings at once, paced at the marketplace's rate.
@@ -49,14 +51,22 @@ from services.pipeline.items import (
 from services.platform.db import psycopg_connection
 from services.publishing.clients.base import OutgoingListing, PublishOutcome, Remember
 from services.publishing.clients.registry import Availability
-from services.publishing.outgoing import NotSent, copy_key, live_values, outgoing_listing, sent_values
+from services.publishing.outgoing import (
+    NotSent,
+    copy_key,
+    live_values,
+    outgoing_listing,
+    paused_listing,
+    sent_values,
+)
 from services.scoring import facts_from_normalized
 from services.scoring.facts import with_listing_copy
 
 log = structlog.get_logger(__name__)
 
-Action = Literal["publish", "preview", "update", "unchanged", "skip", "fail"]
-LIVE = ("published", "updated", "unchanged")
+Action = Literal["publish", "preview", "update", "unchanged", "pause", "skip", "fail"]
+LIVE = ("published", "updated", "unchanged")  # a listing in these is on sale
+SENT: tuple[Action, ...] = ("publish", "preview", "update", "pause")  # the actions that ask a marketplace
 _LISTING_COLUMNS = (
     "title, description_html, ai_status, ai_grounding, price, currency, publishable, blockers, sku,"
     " marketplace_ids, publish_status, published_price, published_quantity, published_copy_key"
@@ -140,11 +150,19 @@ def _task(
         facts_from_normalized(product.normalized, marketplace, attribute_count=0), listing
     )
     outgoing = outgoing_listing(product, listing, facts, default_quantity=default_quantity)
+    old = live_values(listing)
     if isinstance(outgoing, NotSent):
-        return PublishTask(**base, action="skip", reasons=outgoing.reasons)
+        paused = paused_listing(product, listing, facts) if listing.publish_status in LIVE else None
+        if paused is None or preview:
+            return PublishTask(**base, action="skip", reasons=outgoing.reasons)
+        # Live, and may not go out any more (a price now below the floor, a block rule...): the offer
+        # is paused at quantity 0 rather than left selling what the listing no longer stands behind.
+        if (reason := availability.reason(marketplace)) is not None:
+            reasons = (*outgoing.reasons, f"the live offer could not be paused: {reason}")
+            return PublishTask(**base, action="fail", listing=paused, reasons=reasons, old=old)
+        return PublishTask(**base, action="pause", listing=paused, reasons=outgoing.reasons, old=old)
     if (reason := availability.reason(marketplace)) is not None:
         return PublishTask(**base, action="fail", listing=outgoing, reasons=(reason,))
-    old = live_values(listing)
     if preview:
         return PublishTask(**base, action="preview", listing=outgoing, old=old)
     if listing.publish_status in LIVE and old is not None and old["copy_key"] == copy_key(outgoing):
@@ -161,7 +179,7 @@ def send_tasks(
     marketplace); one thread per marketplace."""
     by_marketplace: dict[str, dict[Action, list[OutgoingListing]]] = defaultdict(lambda: defaultdict(list))
     for task in plan.tasks:
-        if task.action in ("publish", "preview", "update") and task.listing is not None:
+        if task.action in SENT and task.listing is not None:
             by_marketplace[task.marketplace][task.action].append(task.listing)
     if not by_marketplace:
         return {}
@@ -176,13 +194,14 @@ def send_tasks(
             outcomes += client.publish(work["preview"], preview=True)
         if work["update"]:
             outcomes += client.update_offers(work["update"])
+        if work["pause"]:
+            outcomes += client.update_offers(work["pause"])
         return outcomes
 
     answers: dict[tuple[int, str], PublishOutcome] = {}
     with ThreadPoolExecutor(max_workers=len(by_marketplace), thread_name_prefix="publish") as pool:
         for marketplace, outcomes in zip(by_marketplace, pool.map(send, by_marketplace), strict=True):
-            sent = [*by_marketplace[marketplace]["publish"], *by_marketplace[marketplace]["preview"],
-                    *by_marketplace[marketplace]["update"]]  # fmt: skip
+            sent = [listing for action in SENT for listing in by_marketplace[marketplace][action]]
             for listing, outcome in zip(sent, outcomes, strict=True):
                 answers[(listing.product_id, marketplace)] = outcome
     return answers
@@ -251,6 +270,8 @@ def _result(
     if outcome is None:  # a client answered fewer outcomes than listings: a bug, said as such
         return "failed", ("no answer recorded for this listing",), None
     issues = outcome.issues
+    if task.action == "pause" and outcome.outcome == "updated":
+        return "paused", (*task.reasons, "the live offer is paused: quantity 0"), outcome
     if outcome.outcome == "failed" and outcome.retryable:
         issues = (*issues, "the marketplace kept failing: publish again later")
     return outcome.outcome, issues, outcome
@@ -259,7 +280,7 @@ def _result(
 def _listing_update(
     task: PublishTask, status: str, issues: tuple[str, ...], outcome: PublishOutcome | None, preview: bool
 ) -> dict[str, Any]:
-    sent = task.listing is not None and status in ("published", "updated")
+    sent = task.listing is not None and status in ("published", "updated", "paused")
     new = sent_values(task.listing) if sent and task.listing is not None else None
     return {
         "product_id": task.product_id,

@@ -123,6 +123,13 @@ class CredentialsRefused(RuntimeError):
     """The marketplace refused the credentials (its answer is the message)."""
 
 
+class Pacer(Protocol):
+    """Paces requests: `wait()` returns when the next one may go (RateLimiter in one process,
+    shared_pacing.SharedRateLimiter across processes)."""
+
+    def wait(self) -> None: ...
+
+
 class RateLimiter:
     """A token bucket: at most `per_second` requests a second on average, bursts of `burst`.
     Thread-safe; `wait()` sleeps until a request may go. `clock`/`sleep` are injectable for tests."""
@@ -178,7 +185,7 @@ class MarketplaceHttp:
     def __init__(
         self,
         base_url: str,
-        limiter: RateLimiter,
+        limiter: Pacer,
         retry: RetryPolicy = RetryPolicy(),
         *,
         timeout: float = 30.0,

@@ -47,6 +47,7 @@ from services.publishing.clients.base import (
     NotConfigured,
     Outcome,
     OutgoingListing,
+    Pacer,
     PublishOutcome,
     RateLimiter,
     Remember,
@@ -144,7 +145,9 @@ class EbayClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        limiter: Pacer | None = None,
     ) -> None:
+        """`limiter`: the account's pace shared across processes; else one of this process's."""
         missing = [
             name
             for name, value in (
@@ -159,12 +162,14 @@ class EbayClient:
         self.config = config
         self._clock = clock
 
-        def http(limiter: RateLimiter) -> MarketplaceHttp:
+        def http(pace: Pacer) -> MarketplaceHttp:
             return MarketplaceHttp(
-                config.api_url, limiter, config.retry, transport=transport, sleep=sleep, clock=clock
+                config.api_url, pace, config.retry, transport=transport, sleep=sleep, clock=clock
             )
 
-        self._http = http(RateLimiter(config.requests_per_second, config.burst, clock=clock, sleep=sleep))
+        self._http = http(
+            limiter or RateLimiter(config.requests_per_second, config.burst, clock=clock, sleep=sleep)
+        )
         # Token requests have their own count (and bucket): they are not API calls.
         self._identity = http(RateLimiter(1.0, 2, clock=clock, sleep=sleep))
         self._token: str | None = None

@@ -9,16 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from services.marketplaces import MARKETPLACES
 from services.platform.settings import Settings
 from services.publishing.clients.amazon import MARKETPLACE_IDS as AMAZON_MARKETPLACES
 from services.publishing.clients.amazon import AmazonClient, AmazonConfig
-from services.publishing.clients.base import MarketplaceClient, RetryPolicy
+from services.publishing.clients.base import MarketplaceClient, Pacer, RetryPolicy
 from services.publishing.clients.ebay import MARKETPLACE_IDS as EBAY_MARKETPLACES
 from services.publishing.clients.ebay import EbayClient, EbayConfig
 from services.publishing.clients.kaufland import STOREFRONTS as KAUFLAND_MARKETPLACES
 from services.publishing.clients.kaufland import KauflandClient, KauflandConfig
+from services.publishing.clients.shared_pacing import SharedRateLimiter
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +42,16 @@ class Availability:
         )
 
 
-def availability_from(settings: Settings) -> Availability:
-    """A client per configured marketplace (one per account: amazon_de and amazon_pl share one)."""
+def availability_from(settings: Settings, redis: Redis | None = None) -> Availability:
+    """A client per configured marketplace (one per account: amazon_de and amazon_pl share one).
+    With `redis` (the workers'), each account's pace is shared by every process (shared_pacing);
+    without, each process paces itself (the API, which only checks credentials)."""
     retry = RetryPolicy(budget_seconds=settings.publish_retry_budget_seconds)
     clients: dict[str, MarketplaceClient] = {}
     unavailable: dict[str, str] = {}
+
+    def pace(account: str, per_second: float, burst: int) -> Pacer | None:
+        return None if redis is None else SharedRateLimiter(redis, account, per_second, burst)
 
     def offer(served: Mapping[str, str], missing: list[str], client: MarketplaceClient | None) -> None:
         for marketplace in served:
@@ -54,21 +64,25 @@ def availability_from(settings: Settings) -> Availability:
 
     amazon_missing = _missing(settings, "amazon_seller_id", "amazon_client_id", "amazon_client_secret",
                               "amazon_refresh_token")  # fmt: skip
-    amazon = None if amazon_missing else AmazonClient(
-        AmazonConfig(
+    amazon = None
+    if not amazon_missing:
+        config = AmazonConfig(
             seller_id=settings.amazon_seller_id, client_id=settings.amazon_client_id,
             client_secret=settings.amazon_client_secret.get_secret_value(),
             refresh_token=settings.amazon_refresh_token.get_secret_value(), api_url=settings.amazon_api_url,
             token_url=settings.amazon_token_url, product_type=settings.amazon_product_type,
             requests_per_second=settings.amazon_requests_per_second, retry=retry,
+        )  # fmt: skip
+        amazon = AmazonClient(
+            config, limiter=pace(f"amazon:{config.seller_id}", config.requests_per_second, config.burst)
         )
-    )  # fmt: skip
     offer(AMAZON_MARKETPLACES, amazon_missing, amazon)
     ebay_missing = _missing(settings, "ebay_client_id", "ebay_client_secret", "ebay_refresh_token",
                             "ebay_fulfillment_policy_id", "ebay_payment_policy_id", "ebay_return_policy_id",
                             "ebay_merchant_location_key", "ebay_category_id")  # fmt: skip
-    ebay = None if ebay_missing else EbayClient(
-        EbayConfig(
+    ebay = None
+    if not ebay_missing:
+        ebay_config = EbayConfig(
             client_id=settings.ebay_client_id, client_secret=settings.ebay_client_secret.get_secret_value(),
             refresh_token=settings.ebay_refresh_token.get_secret_value(), api_url=settings.ebay_api_url,
             fulfillment_policy_id=settings.ebay_fulfillment_policy_id,
@@ -76,18 +90,26 @@ def availability_from(settings: Settings) -> Availability:
             return_policy_id=settings.ebay_return_policy_id,
             merchant_location_key=settings.ebay_merchant_location_key, category_id=settings.ebay_category_id,
             requests_per_second=settings.ebay_requests_per_second, retry=retry,
+        )  # fmt: skip
+        ebay = EbayClient(
+            ebay_config,
+            limiter=pace(f"ebay:{ebay_config.client_id}", ebay_config.requests_per_second, ebay_config.burst),
         )
-    )  # fmt: skip
     offer(EBAY_MARKETPLACES, ebay_missing, ebay)
     kaufland_missing = _missing(settings, "kaufland_client_key", "kaufland_secret_key")
-    kaufland = None if kaufland_missing else KauflandClient(
-        KauflandConfig(
+    kaufland = None
+    if not kaufland_missing:
+        kaufland_config = KauflandConfig(
             client_key=settings.kaufland_client_key,
             secret_key=settings.kaufland_secret_key.get_secret_value(),
             api_url=settings.kaufland_api_url, requests_per_second=settings.kaufland_requests_per_second,
             retry=retry,
+        )  # fmt: skip
+        account = f"kaufland:{kaufland_config.client_key}"
+        kaufland = KauflandClient(
+            kaufland_config,
+            limiter=pace(account, kaufland_config.requests_per_second, kaufland_config.burst),
         )
-    )  # fmt: skip
     offer(KAUFLAND_MARKETPLACES, kaufland_missing, kaufland)
     return Availability(clients, unavailable)
 

@@ -11,20 +11,15 @@ from sqlalchemy import select, update
 
 from models import JobItem, Listing, Product, SyncLog
 from services.pipeline import jobs
+from services.rules import store as rule_store
 from tests.support.ai import groq_copywriter, translated
-from tests.support.factories import spam_product
+from tests.support.factories import ean13, spam_product
 from tests.support.fake_groq import FakeGroq
 from tests.support.jobs import new_job
 from tests.support.marketplaces import Marketplaces, fake_marketplaces
 from tests.support.pipeline import COPY, run_pipeline
 
 GERMAN = ["amazon_de", "ebay_de", "kaufland_de"]
-
-
-def ean13(number: int) -> str:
-    body = f"{400000000000 + number:012d}"
-    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
-    return body + str((10 - total % 10) % 10)
 
 
 def products(count: int, **overrides):
@@ -228,3 +223,35 @@ def test_a_price_below_the_published_one_is_what_the_update_sends(db_session, gr
 
     actions = {(log.marketplace, log.action) for log in logs(db_session, again)}
     assert actions == {("amazon_de", "update"), ("ebay_de", "update"), ("kaufland_de", "update")}
+
+
+def test_a_live_offer_that_may_not_go_out_any_more_is_paused_and_comes_back_in_full(
+    db_session, groq, markets
+):
+    publish_job(db_session, groq, markets, products(1), publish=True)
+    rule = rule_store.create_rule(
+        db_session,
+        {"name": "Not on eBay", "type": "product", "action": "block",
+         "conditions": {"field": "marketplace", "op": "eq", "value": "ebay_de"}},
+    )  # fmt: skip
+
+    paused, status = publish_job(db_session, groq, markets, products(1), publish=True)
+
+    assert status == "completed"
+    (log,) = [log for log in logs(db_session, paused) if log.marketplace == "ebay_de"]
+    assert (log.action, log.status) == ("pause", "paused")
+    assert "blocked by your rule 'Not on eBay'" in (log.error_message or "")
+    assert [offer.quantity for offer in markets.ebay.offers.values()] == [0]
+    row = listings(db_session, spam_product(1)["source_id"])["ebay_de"]
+    assert (row.publish_status, row.published_quantity) == ("paused", 0)
+    assert jobs.job_view(db_session, paused).publishing["ebay_de"].paused == 1
+    others = {log.action for log in logs(db_session, paused) if log.marketplace != "ebay_de"}
+    assert others == {"unchanged"}
+
+    rule_store.delete_rule(db_session, rule.id)
+    back, _ = publish_job(db_session, groq, markets, products(1), publish=True)
+
+    (log,) = [log for log in logs(db_session, back) if log.marketplace == "ebay_de"]
+    assert (log.action, log.status) == ("publish", "published")
+    assert [offer.quantity for offer in markets.ebay.offers.values()] == [5]
+    assert len(markets.ebay.offers) == 1  # the same offer, on sale again
