@@ -10,7 +10,14 @@ category) and margin (the one margin, and the floor that keeps it).
 """
 
 from services.pricing.competitors import CompetitorOffer, EvaluatedOffer, clean_competitors
-from services.pricing.engine import InvalidPriceInput, PriceDecision, PriceInput, Status, price_product
+from services.pricing.engine import (
+    InvalidPriceInput,
+    PriceDecision,
+    PriceInput,
+    Status,
+    price_per_fee,
+    price_product,
+)
 from services.pricing.margin import floor_price, margin, margin_percent
 from services.pricing.money import (
     BASE_CURRENCY,
@@ -50,6 +57,7 @@ __all__ = [
     "in_currency",
     "margin",
     "margin_percent",
+    "price_per_fee",
     "price_product",
     "product_vat_rates",
 ]

@@ -52,6 +52,7 @@ Status "priced" means nothing needs a person; ``reasons`` says why when it is an
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -216,7 +217,28 @@ class _CannotRun(Exception):
 def price_product(inp: PriceInput, profile: PricingProfile, rates: ExchangeRates) -> PriceDecision:
     """Decide the price of one product; see the module's rules. Pure: no I/O, same input, same result."""
     with localcontext(DECIMAL_CONTEXT):
-        return _Pricing(inp, profile, rates).decide()
+        pricing = _Pricing(inp, profile, rates)
+        return pricing.finish(pricing.base())
+
+
+def price_per_fee(
+    inp: PriceInput, profile: PricingProfile, rates: ExchangeRates, fees: Sequence[Decimal]
+) -> list[PriceDecision]:
+    """`price_product` for each of `fees` in turn as the marketplace fee (marketplaces of one currency
+    and VAT whose offers count alike differ only there): decision i is price_product's with
+    `marketplace_fee_percent=fees[i]`. The competitors, the cost and the base price, which no fee
+    changes, are worked out once; only the floor, the bounds and the margin are worked out per fee."""
+    problems = [
+        problem
+        for fee in fees
+        if (problem := number_problem("marketplace_fee_percent", fee, below=HUNDRED)) is not None
+    ]
+    if problems:
+        raise InvalidPriceInput(problems)
+    with localcontext(DECIMAL_CONTEXT):
+        pricing = _Pricing(inp, profile, rates)
+        based = pricing.base()
+        return [pricing.with_fee(fee).finish(based) for fee in fees]
 
 
 class _Pricing:
@@ -227,6 +249,7 @@ class _Pricing:
         self.currency = profile.currency
         self.converted = False
         self.vat = inp.vat
+        self.fee = inp.marketplace_fee_percent
         market = Market(
             currency=profile.currency,
             marketplace=inp.marketplace,
@@ -251,10 +274,20 @@ class _Pricing:
         except _CannotRun as cannot:
             self.cost_problem = str(cannot)
 
-    def decide(self) -> PriceDecision:
+    def base(self) -> tuple[Strategy, Decimal] | None:
+        """Steps 0 and 1 (the assumed currency, the base price): what no marketplace fee changes."""
         if self.inp.currency_assumed and self.inp.source_currency:
             self.steps.append(f"currency {self.inp.source_currency} assumed: {self.inp.currency_assumed}")
-        based = self._base_price()
+        return self._base_price()
+
+    def with_fee(self, fee: Decimal) -> _Pricing:
+        """A copy of this run so far (its steps, reasons and flags), to finish with another fee."""
+        run = copy.copy(self)
+        run.fee, run.steps, run.reasons = fee, list(self.steps), list(self.reasons)
+        return run
+
+    def finish(self, based: tuple[Strategy, Decimal] | None) -> PriceDecision:
+        """Steps 3 to 7 from the base price."""
         if based is None:
             return self._decision(None, None, None)
         strategy, price = based
@@ -464,7 +497,7 @@ class _Pricing:
             self.reasons.append(f"{cannot}: {wanted} floor cannot be checked")
             return _Floor(None, f"floor: {cannot}, so {wanted} is not checked")
         cost, source, exact = self.cost
-        fee = self.inp.marketplace_fee_percent
+        fee = self.fee
         floor = floor_price(exact, margin_percent, fee, self.vat.percent)
         cost_text = f"cost {format_money(cost, source)}"
         if source != self.currency:
@@ -616,7 +649,7 @@ class _Pricing:
         )
         if self.cost is None:
             return net, None
-        fee_percent = self.inp.marketplace_fee_percent
+        fee_percent = self.fee
         sale = margin(price, self.cost[2], fee_percent, self.vat.percent)
         self.steps.append(
             f"margin {format_percent(sale.percent)} of the net price: {self._money(net)} net − fee "

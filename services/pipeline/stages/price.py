@@ -51,7 +51,7 @@ from services.pricing import (
     PricingProfile,
     UnknownCurrency,
     in_currency,
-    price_product,
+    price_per_fee,
     product_vat_rates,
 )
 from services.pricing.competitors import marketplace_from_url, normalize_marketplace
@@ -152,9 +152,9 @@ def price_chunk(
         source = _Source.of(product, source_currencies)
         vat_by_country = product_vat_rates(vat_rates, profile.category_vat_rates, product.category)
         offer_key = _key(product.offer_hash, product.category or "")
-        # Marketplaces in one currency and country often get the same decision when no offer was
-        # seen on either of them and their fees are equal: made once.
-        decisions: dict[tuple[Any, ...], tuple[PriceDecision, tuple[Any, ...]]] = {}
+        # Marketplaces of one currency and VAT whose offers count alike differ only in their fees:
+        # their decisions share the competitors and the base price (price_per_fee).
+        groups: dict[tuple[Any, ...], list[tuple[_MarketplacePricing, str, Decimal | None]]] = {}
         for target in targets:
             listing = listings.get((product.id, target.marketplace))
             key = price_key(offer_key, profile_key, target.fee, rates_key)
@@ -177,35 +177,51 @@ def price_chunk(
             try:
                 if competitors is None:
                     competitors = _competitors(product.competitors)
-                seen_here = tuple(
-                    (offer.marketplace or source.marketplace) == target.marketplace for offer in competitors
-                )
-                same = (target.currency, vat, target.fee, last_price, seen_here)
-                if same not in decisions:
-                    inp = PriceInput(
-                        source_price=product.price, source_currency=source.currency, cost=product.cost,
-                        competitors=competitors, last_price=last_price, marketplace_fee_percent=target.fee,
-                        vat=vat, marketplace=target.marketplace,
-                        vat_rates=vat_by_country, source_marketplace=source.marketplace,
-                        currency_assumed=source.currency_assumed,
-                    )  # fmt: skip
-                    decision = with_rates_age(
-                        price_product(inp, target.profile, rates), max_rates_age_days, today
-                    )
-                    decisions[same] = decision, _decision_json(decision, profile, target)
-            except InvalidPriceInput as invalid:
-                errors.append(ItemError(f"price.{target.marketplace}", "; ".join(invalid.problems)))
-                continue
             except Exception as error:  # one product's bug must not fail its chunk
                 log.exception("price.product_failed", product_id=product.id, marketplace=target.marketplace)
                 errors.append(
                     ItemError(f"price.{target.marketplace}", f"pricing failed ({type(error).__name__})")
                 )
                 continue
-            decision, as_json = decisions[same]
-            changed = True
-            listing_rows.append(_listing_row(product.id, target, decision, last_price, key))
-            history_rows.append((product.id, target.marketplace, job_id, *as_json))
+            seen_here = tuple(
+                (offer.marketplace or source.marketplace) == target.marketplace for offer in competitors
+            )
+            groups.setdefault((target.currency, vat, last_price, seen_here), []).append(
+                (target, key, last_price)
+            )
+        for (_currency, vat, last_price, _seen), group in groups.items():
+            first = group[0][0]
+            fees = list(dict.fromkeys(target.fee for target, _, _ in group))
+            try:
+                inp = PriceInput(
+                    source_price=product.price, source_currency=source.currency, cost=product.cost,
+                    competitors=competitors or [], last_price=last_price, marketplace_fee_percent=fees[0],
+                    vat=vat, marketplace=first.marketplace,
+                    vat_rates=vat_by_country, source_marketplace=source.marketplace,
+                    currency_assumed=source.currency_assumed,
+                )  # fmt: skip
+                decided = price_per_fee(inp, first.profile, rates, fees)
+            except InvalidPriceInput as invalid:
+                errors += [
+                    ItemError(f"price.{t.marketplace}", "; ".join(invalid.problems)) for t, _, _ in group
+                ]
+                continue
+            except Exception as error:  # one product's bug must not fail its chunk
+                log.exception("price.product_failed", product_id=product.id, marketplace=first.marketplace)
+                failed = f"pricing failed ({type(error).__name__})"
+                errors += [ItemError(f"price.{t.marketplace}", failed) for t, _, _ in group]
+                continue
+            by_fee = {
+                fee: with_rates_age(d, max_rates_age_days, today)
+                for fee, d in zip(fees, decided, strict=True)
+            }
+            for target, key, _ in group:
+                decision = by_fee[target.fee]
+                changed = True
+                listing_rows.append(_listing_row(product.id, target, decision, last_price, key))
+                history_rows.append(
+                    (product.id, target.marketplace, job_id, *_decision_json(decision, profile, target))
+                )
         if errors:
             work.fails(item, errors)
         else:

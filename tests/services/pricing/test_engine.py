@@ -22,6 +22,7 @@ from services.pricing import (
     PricingProfile,
     VatRate,
     margin,
+    price_per_fee,
     price_product,
 )
 
@@ -869,6 +870,21 @@ exchange_rates = st.builds(
     st.integers(min_value=35_000, max_value=50_000).map(lambda n: D(n).scaleb(-4)),
     st.integers(min_value=20_000, max_value=30_000).map(lambda n: D(n).scaleb(-3)),
 )
+
+
+@settings(deadline=None, max_examples=200)
+@given(inputs(), profiles(), exchange_rates, st.lists(cents(0, 4_000), max_size=3))
+def test_deciding_for_several_fees_at_once_is_deciding_for_each(inp, prof, rates, fees):
+    decisions = price_per_fee(inp, prof, rates, fees)
+
+    assert decisions == [
+        price_product(replace(inp, marketplace_fee_percent=fee), prof, rates) for fee in fees
+    ]
+
+
+def test_a_fee_out_of_range_is_refused_naming_it():
+    with pytest.raises(InvalidPriceInput, match="marketplace_fee_percent must be below 100"):
+        price_per_fee(product(), profile(), RATES, [D(10), D(100)])
 
 
 @settings(deadline=None, max_examples=200)
