@@ -1,8 +1,9 @@
 """The FastAPI application: `uvicorn api.app:app`.
 
-Middleware, outermost first: the request id; CORS (when CORS_ORIGINS is set); unexpected errors as
-500/503 without details (api.errors); rate limits (api.rate_limit, when on); body size and JSON checks
-(api.body). Every route also checks its query string and path (api.query_params).
+Middleware, outermost first: request metrics (api.metrics); security headers (api.security_headers);
+the request id; CORS (when CORS_ORIGINS is set); unexpected errors as 500/503 without details
+(api.errors); rate limits (api.rate_limit, when on); body size and JSON checks (api.body). Every route
+also checks its query string and path (api.query_params). GET /metrics serves Prometheus.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.body import BodyLimits
 from api.errors import InternalErrors
+from api.metrics import HttpMetrics, RequestMetrics, metrics_router
 from api.query_params import check_query_and_path
 from api.rate_limit import RateLimit, RateLimiter
 from api.routes import ai, export, health, imports, pricing_profiles, products, rules
+from api.security_headers import SecurityHeaders, docs_policies
 from services.marketplaces import check_languages
 from services.platform.logging import configure_logging
 from services.platform.settings import Settings, get_settings
@@ -75,6 +78,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
         )
     app.add_middleware(RequestContext)
+    app.add_middleware(
+        SecurityHeaders,
+        docs=docs_policies(app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url),
+    )
+    http_metrics = HttpMetrics()
+    app.add_middleware(RequestMetrics, metrics=http_metrics, routes=app.router.routes)
+    app.include_router(metrics_router(http_metrics, settings.metrics_token.get_secret_value()))
     app.include_router(health.router)
     app.include_router(imports.router)
     app.include_router(products.router)

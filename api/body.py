@@ -1,9 +1,9 @@
 """Request bodies: bounded in size for every route, and JSON checked once, before any route sees it.
 
 The rules (`BodyLimits`, a pure ASGI middleware):
-- A body larger than `MAX_BODY_BYTES` is refused with 413, at once when Content-Length says so, or
-  as soon as the bytes received pass the limit (a missing or lying Content-Length gets no further);
-  it is never read whole.
+- A body larger than `MAX_BODY_BYTES` (a spreadsheet upload: `MAX_FILE_BYTES`) is refused with 413,
+  at once when Content-Length says so, or as soon as the bytes received pass the limit (a missing
+  or lying Content-Length gets no further); it is never read whole.
 - A POST, PUT or PATCH body sent as JSON (or without a Content-Type) is parsed once with
   api.json_body's rules: malformed JSON, NaN/Infinity, invalid UTF-8 or more than
   `MAX_JSON_DEPTH` levels of nesting answer 422 saying what is wrong; millions of values, 413. The
@@ -58,6 +58,10 @@ def _refused(exc: InvalidJson) -> HTTPException:
     return HTTPException(code, str(exc))
 
 
+FILE_ROUTE = "/api/import/file"
+FORM_MARGIN_BYTES = 1024 * 1024
+
+
 class BodyLimits:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -69,6 +73,9 @@ class BodyLimits:
         settings = get_settings()  # read per request: a test may lower the limits
         max_bytes = settings.max_body_bytes
         headers = Headers(scope=scope)
+        if scope["path"] == FILE_ROUTE and headers.get("content-type", "").startswith("multipart/form-data"):
+            # A spreadsheet is read row by row, not parsed whole: its own limit, with room for the form.
+            max_bytes = max(max_bytes, settings.max_file_bytes + FORM_MARGIN_BYTES)
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > max_bytes:
             await _answer(BodyTooLarge(max_bytes))(scope, receive, send)

@@ -4,6 +4,7 @@ from models.ai_copy import AiCopyCache
 from models.api_key import ApiKey
 from models.base import Base
 from models.bulk_job import BulkJob
+from models.callback import CallbackAttempt, CallbackStatus
 from models.exchange_rate import ExchangeRateRow
 from models.import_job import ChunkStatus, ImportJob, ItemOutcome, ItemStatus, JobChunk, JobItem, JobStatus
 from models.listing import Listing
@@ -18,6 +19,8 @@ __all__ = [
     "ApiKey",
     "Base",
     "BulkJob",
+    "CallbackAttempt",
+    "CallbackStatus",
     "ChunkStatus",
     "ExchangeRateRow",
     "ImportJob",

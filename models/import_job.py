@@ -65,6 +65,8 @@ class ImportJob(Base):
     completed_at: Mapped[datetime | None]
     # When the job's first message was last sent: the sweeper re-sends jobs left pending too long.
     dispatched_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+    # The job-end callback (options.callback_url): pending, delivered or failed (models.callback).
+    callback_status: Mapped[str | None] = mapped_column(String(16))
 
 
 class JobItem(Base):

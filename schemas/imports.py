@@ -81,6 +81,46 @@ class JobError(BaseModel):
     error: str
 
 
+class ValidationProblem(BaseModel):
+    """One of FastAPI's validation problems (a query or path value, a body that is not JSON)."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ProductRejection(BaseModel):
+    """A single product the import refused: the job that recorded it, and each field's problem."""
+
+    message: str
+    errors: list[JobError]
+    job_id: str
+
+
+class ProductImportProblem(BaseModel):
+    """A 422 of `POST /api/import/product`: the product's problems, a sentence, or FastAPI's list."""
+
+    detail: ProductRejection | str | list[ValidationProblem]
+
+
+class CallbackAttemptRead(BaseModel):
+    attempt: int
+    at: datetime
+    outcome: str  # delivered, retry (tried again later), failed
+    status_code: int | None  # the receiver's answer; None when there was none
+    error: str | None
+    duration_ms: int | None
+
+
+class CallbackRead(BaseModel):
+    """The job-end callback: where (the URL without its query, which may hold a secret such as an
+    n8n resume URL's signature), its status (pending, delivered, failed) and every attempt."""
+
+    url: str
+    status: str | None
+    attempts: list[CallbackAttemptRead] = Field(default_factory=list)
+
+
 class JobRead(BaseModel):
     id: uuid.UUID
     status: str
@@ -99,6 +139,8 @@ class JobRead(BaseModel):
     readiness: dict[str, MarketplaceReadiness] = Field(default_factory=dict)
     # Only for a job that publishes (`options.publish`): per marketplace, what happened to its listings.
     publishing: dict[str, MarketplacePublishing] = Field(default_factory=dict)
+    # Only for a job with `options.callback_url`: the call made when it ended, attempt by attempt.
+    callback: CallbackRead | None = None
     progress: float
     # The failed items' errors, the first ones by position (`failed_products` says how many failed).
     errors: list[JobError]
@@ -107,3 +149,51 @@ class JobRead(BaseModel):
     created_at: datetime
     started_at: datetime | None
     completed_at: datetime | None
+
+
+class SpreadsheetRead(BaseModel):
+    """How an uploaded spreadsheet was read (`POST /api/import/file`); the job keeps it too, as
+    `options.file`."""
+
+    name: str | None
+    format: str  # csv or xlsx
+    encoding: str | None  # a CSV's: utf-8 or cp1250 (Windows-1250)
+    delimiter: str | None  # a CSV's
+    sheet: str | None  # an XLSX's first sheet
+    header_row: int
+    # The product rows read (the job's total_products): each a product, failed or not.
+    rows: int
+    # Our field (or "attributes.<name>") → the file's header it was read from.
+    columns: dict[str, str]
+    # Headers no field was read from (map them with `mapping`, e.g. {"attributes.Kolor": "Kolor"}).
+    ignored_columns: list[str]
+
+
+class FileImportAccepted(ImportAccepted):
+    """The webhook's answer, and how the file was read."""
+
+    file: SpreadsheetRead
+
+
+class JobSummary(BaseModel):
+    """A job in `GET /api/import/jobs`; `status_url` gives the rest (stages, errors...)."""
+
+    id: uuid.UUID
+    status: str
+    source: str
+    total_products: int
+    processed_products: int
+    failed_products: int
+    created_at: datetime
+    completed_at: datetime | None
+    status_url: str
+
+
+class JobPage(BaseModel):
+    items: list[JobSummary]
+    total: int
+    page: int
+    page_size: int
+    total_pages: int
+    # The next page's URL (absolute path, the same query parameters), or None on the last page.
+    next: str | None = None

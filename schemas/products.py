@@ -115,6 +115,8 @@ class ProductPage(BaseModel):
     page: int
     page_size: int
     total_pages: int
+    # The next page's URL (absolute path, the same query parameters), or None on the last page.
+    next: str | None = None
 
 
 class ProductDeleted(BaseModel):
@@ -167,3 +169,36 @@ class ProductExplanation(BaseModel):
     evaluation: str | None
     normalize: dict[str, Any] | None  # brand/model/category with confidence, specs, EAN check, changes
     marketplaces: dict[str, MarketplaceExplanation]
+
+
+class PriceChange(BaseModel):
+    """From the previous price decision of the same marketplace to this one."""
+
+    previous_price: Decimal
+    amount: Decimal  # this price minus the previous one
+    percent: Decimal | None  # of the previous price; None when it was 0
+
+
+class PriceHistoryEntry(BaseModel):
+    """One stored price decision (one per job and marketplace) and what moved it."""
+
+    job_id: uuid.UUID | None
+    marketplace: str
+    price: Decimal | None
+    currency: str
+    status: str  # priced / needs_review / no_price
+    applied: bool
+    created_at: datetime
+    strategy_used: str | None
+    # One line: the decision's reasons (why a price was held or is missing), else its last step.
+    why: str | None
+    reasons: list[str]
+    # None for a marketplace's first decision, when either has no price, or their currencies differ.
+    change: PriceChange | None
+
+
+class PriceHistory(BaseModel):
+    """`GET /api/products/{id}/price-history`: the product's price decisions, newest first."""
+
+    product_id: int
+    items: list[PriceHistoryEntry]

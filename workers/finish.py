@@ -7,23 +7,37 @@ import uuid
 from typing import Any
 
 import structlog
+from sqlalchemy.orm import Session
 
+from services.callbacks import store as callback_store
 from services.pipeline import jobs
+from workers import messages
 from workers.db import session_scope
 from workers.messages import send_stage
+from workers.metrics import job_finished
+from workers.outbox import send_after_commit
 
 log = structlog.get_logger(__name__)
 
 
 def finish_job(job_id: str) -> None:
-    """Close the job if its items have all passed or failed their last stage.
+    """Close the job if its items have all passed or failed their last stage, and start its callback.
 
     Its own transaction, after the chunk's commit: the last chunk to commit sees all the others.
     """
     with session_scope() as session:
         status = jobs.finish_if_done(session, uuid.UUID(job_id))
+        if status:
+            start_callback(session, job_id)
     if status:
         log.info("job.finished", status=status)
+        job_finished(job_id, status)
+
+
+def start_callback(session: Session, job_id: str) -> None:
+    """The ended job's callback, when it has one: its first attempt is sent after the commit."""
+    if callback_store.start(session, uuid.UUID(job_id)):
+        send_after_commit(session, messages.send_callback(job_id))
 
 
 def gave_up_reason(what: str, message: dict[str, Any], retry_info: dict[str, Any]) -> str:

@@ -13,13 +13,14 @@ from typing import Any
 import dramatiq
 import structlog
 
-from models import stages
+from models import JobStatus, stages
 from services.pipeline import jobs
 from services.pipeline.stages import import_ as product_import
 from workers import messages
+from workers import metrics as worker_metrics
 from workers.broker import QUEUE, RETRY_OPTIONS, broker
 from workers.db import session_scope
-from workers.finish import finish_job, gave_up_reason, resend_waiting
+from workers.finish import finish_job, gave_up_reason, resend_waiting, start_callback
 from workers.messages import send_stage
 from workers.outbox import send_after_commit
 
@@ -74,6 +75,7 @@ def import_chunk(job_id: str, number: int) -> None:
         outcomes=dict(result.outcomes),
         product_ids=result.product_ids,
     )
+    worker_metrics.import_done(result)
     if result.failed_source_ids:
         log.info("import.products_invalid", source_ids=result.failed_source_ids)
     if not result.imported and not resend_waiting(stages.IMPORT, job_id, number):
@@ -86,7 +88,9 @@ def import_job_gave_up(message: dict[str, Any], retry_info: dict[str, Any]) -> N
     reason = gave_up_reason("the job could not start", message, retry_info)
     with session_scope() as session:
         jobs.fail_job(session, uuid.UUID(job_id), reason)
+        start_callback(session, job_id)  # a job that failed as a whole calls back too
     log.error("import.job_gave_up", job_id=job_id, reason=reason)
+    worker_metrics.job_finished(job_id, JobStatus.FAILED)
 
 
 @dramatiq.actor(actor_name="pipeline.import_chunk_gave_up", queue_name=QUEUE, broker=broker, **RETRY_OPTIONS)
@@ -96,4 +100,5 @@ def import_chunk_gave_up(message: dict[str, Any], retry_info: dict[str, Any]) ->
     with session_scope() as session:
         failed = jobs.fail_chunk(session, uuid.UUID(job_id), number, reason=reason)
     log.error("import.chunk_gave_up", job_id=job_id, chunk=number, items_failed=failed)
+    worker_metrics.gave_up(stages.IMPORT, failed)
     finish_job(job_id)

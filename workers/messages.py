@@ -20,6 +20,7 @@ from workers.outbox import send_after_commit
 PREFIX = "pipeline."
 IMPORT_JOB = PREFIX + "import_job"
 IMPORT_CHUNK = PREFIX + "import_chunk"
+SEND_CALLBACK = PREFIX + "send_callback"
 
 
 def stage_actor_name(stage: str) -> str:
@@ -58,3 +59,9 @@ def stage_chunk(
 def send_stage(session: Session, stage: str, job_id: str, number: int) -> None:
     """Send the message of `stage` for chunk `number`, after the session commits."""
     send_after_commit(session, stage_chunk(stage, job_id, number))
+
+
+def send_callback(job_id: str, *, delay_ms: int | None = None) -> dramatiq.Message[Any]:
+    """The job-end callback's next attempt (workers/callbacks.py)."""
+    options = {"delay": delay_ms} if delay_ms is not None else {}
+    return message(SEND_CALLBACK, job_id, **options)

@@ -33,6 +33,7 @@ from services.pipeline.stages.score import score_chunk as score_products
 from services.pricing.rates_store import current_rates
 from services.rules import store as rule_store
 from workers import messages
+from workers import metrics as worker_metrics
 from workers.broker import QUEUE, RETRY_OPTIONS, broker
 from workers.context import stage_context
 from workers.db import session_scope
@@ -118,6 +119,7 @@ def optimize_chunk(job_id: str, number: int) -> None:
         completion_tokens=sum(copy.completion_tokens for _, copy in written),
         product_ids=result.product_ids,
     )
+    worker_metrics.optimize_done(result, written)
     if defer:
         log.info("optimize.deferred_for_rate_limits", chunk=number, retry_in_seconds=wait)
     elif not result.moved_on and not todo.more and not resend_waiting(stages.OPTIMIZE, job_id, number):
@@ -198,6 +200,7 @@ def publish_chunk(job_id: str, number: int) -> None:
         outcomes=dict(statuses),
         product_ids=result.product_ids,
     )
+    worker_metrics.publish_done(result, answers)
     nothing_waited = not result.moved_on and not result.failed_source_ids
     if nothing_waited and resend_waiting(stages.PUBLISH, job_id, number):
         return
@@ -243,6 +246,7 @@ def _run(
         failed=len(result.failed_source_ids),
         product_ids=result.product_ids,
     )
+    worker_metrics.stage_done(stage, result)
     if result.failed_source_ids:
         log.info(f"{stage}.products_failed", source_ids=result.failed_source_ids)
     if not result.moved_on and resend_waiting(stage, job_id, number):
@@ -288,4 +292,5 @@ def stage_chunk_gave_up(message: dict[str, Any], retry_info: dict[str, Any]) -> 
     with session_scope() as session:
         failed = fail_items(session, uuid.UUID(job_id), number, stage, reason=reason)
     log.error("stage.chunk_gave_up", job_id=job_id, stage=stage, chunk=number, items_failed=failed)
+    worker_metrics.gave_up(stage, failed)
     finish_job(job_id)

@@ -5,6 +5,7 @@ Redis was down (or the process died) in between, the job sits `pending` in Postg
 `SWEEP_INTERVAL_SECONDS` each worker process claims (with SKIP LOCKED, so sweepers never collide) the
 jobs pending for longer than `SWEEP_PENDING_AFTER_SECONDS`, or running with no item moving for
 `SWEEP_STALLED_AFTER_SECONDS`, and sends `import_job` for them again. That message is idempotent.
+Job-end callbacks left pending with no attempt for 15 minutes get their message again too.
 
 The same thread keeps the exchange rates fresh: when the stored ones were fetched more than
 EXCHANGE_RATES_REFRESH_HOURS ago, one worker process (an advisory lock the others skip) fetches the
@@ -22,6 +23,7 @@ import dramatiq
 import structlog
 from dramatiq.middleware import Middleware
 
+from services.callbacks import store as callback_store
 from services.pipeline import jobs
 from services.platform.settings import get_settings
 from services.pricing.rates_store import RatesUnavailable, refresh_rates
@@ -32,6 +34,7 @@ from workers.outbox import send_after_commit
 log = structlog.get_logger(__name__)
 
 RATES_RETRY_SECONDS = 15 * 60  # after a failed fetch: the ECB publishes once a day
+CALLBACK_LOST_AFTER_SECONDS = 15 * 60
 
 
 def sweep_once() -> int:
@@ -44,9 +47,15 @@ def sweep_once() -> int:
         )
         for job_id in job_ids:
             send_after_commit(session, messages.import_job(str(job_id)))
+        # A retry waits at most 10 minutes (services.callbacks.schedule): after 15, the message is lost.
+        callbacks = callback_store.claim_lost(session, after_seconds=CALLBACK_LOST_AFTER_SECONDS)
+        for job_id in callbacks:
+            send_after_commit(session, messages.send_callback(str(job_id)))
     if job_ids:
         log.warning("sweeper.resent", job_ids=[str(j) for j in job_ids])
-    return len(job_ids)
+    if callbacks:
+        log.warning("sweeper.resent_callbacks", job_ids=[str(j) for j in callbacks])
+    return len(job_ids) + len(callbacks)
 
 
 def refresh_rates_once() -> bool:

@@ -7,15 +7,24 @@ import uuid
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 
 from api.auth import AUTH_RESPONSES, ApiKeyAccess
 from api.deps import SessionDep
+from api.pagination import next_page_url
 from schemas.export import SyncLogPage
-from schemas.products import ProductDeleted, ProductDetail, ProductExplanation, ProductPage, ProductStats
+from schemas.products import (
+    PriceHistory,
+    ProductDeleted,
+    ProductDetail,
+    ProductExplanation,
+    ProductPage,
+    ProductStats,
+)
 from services.marketplaces import MARKETPLACES
 from services.products import queries as products
 from services.products import views as explanations
+from services.products.price_history import price_history
 from services.products.queries import ProductFilters
 from services.publishing.status import sync_logs
 
@@ -34,6 +43,7 @@ AiStatus = Literal["optimized", "fallback", "deterministic"]
 
 @router.get("", response_model=ProductPage)
 def list_products(
+    request: Request,
     session: SessionDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 20,
@@ -67,12 +77,14 @@ def list_products(
         publishable=publishable, ai_status=ai_status,
     )  # fmt: skip
     items, total = products.list_products(session, filters, page=page, page_size=page_size)
+    total_pages = math.ceil(total / page_size)
     return ProductPage(
         items=explanations.product_page(session, items),
         total=total,
         page=page,
         page_size=page_size,
-        total_pages=math.ceil(total / page_size),
+        total_pages=total_pages,
+        next=next_page_url(request, page, total_pages),
     )
 
 
@@ -126,3 +138,21 @@ def product_sync_logs(
     if products.get_product(session, product_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Product not found")
     return SyncLogPage(product_id=product_id, items=sync_logs(session, product_id, limit=limit))
+
+
+@router.get("/{product_id}/price-history", response_model=PriceHistory, responses=NOT_FOUND)
+def product_price_history(
+    product_id: ProductId,
+    session: SessionDep,
+    marketplace: Annotated[Marketplace | None, Query(description="Decisions on this marketplace")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> PriceHistory:
+    """Every stored price decision of the product (one per job and marketplace), newest first, with
+    what moved it: the strategy used, why (the decision's reasons, else its last step), and the
+    change from the marketplace's previous decision (amount and percent)."""
+    if products.get_product(session, product_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"product {product_id} not found")
+    items = price_history(
+        session, product_id, marketplace=marketplace.value if marketplace else None, limit=limit
+    )
+    return PriceHistory(product_id=product_id, items=items)

@@ -13,6 +13,7 @@ Postgres text and JSON cannot hold them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -27,6 +28,12 @@ EXPECTED_SHAPES = (
     'or a single product object with "source_id" and "title"'
 )
 SOURCE_MAX_LENGTH = 50
+MAX_CALLBACK_HEADERS = 10
+MAX_CALLBACK_HEADER_LENGTH = 1024
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}")  # RFC 9110's token
+_RESERVED_HEADERS = frozenset(
+    {"host", "content-length", "content-type", "transfer-encoding", "connection", "user-agent"}
+)
 EVENT_TYPE_MAX_LENGTH = 64
 
 
@@ -41,7 +48,24 @@ class ImportOptions(BaseModel):
     # own checks where it has no dry run) without listing anything.
     publish: bool | Literal["preview"] = False
     pricing_profile: str | None = Field(default=None, max_length=100)
+    # Called once when the job ends (services.callbacks), e.g. an n8n Wait node's resume URL, with
+    # these headers too (n8n's Header Auth). The job status shows neither the headers' values nor
+    # the URL's query (a resume URL's signature is a secret).
     callback_url: HttpUrl | None = None
+    callback_headers: dict[str, str] = Field(default_factory=dict, max_length=MAX_CALLBACK_HEADERS)
+
+    @field_validator("callback_headers")
+    @classmethod
+    def _sendable_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, header in value.items():
+            if not _HEADER_NAME.fullmatch(name):
+                raise ValueError(f"{name[:40]!r} is not an HTTP header name")
+            if name.lower() in _RESERVED_HEADERS or name.lower().startswith("webhook-"):
+                raise ValueError(f"the {name} header is set by the callback itself")
+            if len(header) > MAX_CALLBACK_HEADER_LENGTH or any(c in header for c in "\r\n\0"):
+                limit = MAX_CALLBACK_HEADER_LENGTH
+                raise ValueError(f"the {name} header's value must be one line of at most {limit} characters")
+        return value
 
     @field_validator("marketplaces")
     @classmethod

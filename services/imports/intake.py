@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from psycopg.types.json import Jsonb
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from models import ImportJob, JobStatus, PricingProfileRow, Webhook
+from models import ImportJob, ItemStatus, JobStatus, PricingProfileRow, Webhook, stages
 from services.imports.envelope import ImportRequest
+from services.imports.product import validate_product
 from services.platform.db import psycopg_connection
 
 SOURCE_ID_MAX_LENGTH = 255
@@ -176,3 +179,137 @@ def _store_chunks(session: Session, job_id: uuid.UUID, products: list[Any], chun
             " VALUES (%s, %s, %s, %s, %s, %s)",
             rows,
         )
+
+
+def accept_import_stream(
+    session: Session,
+    request: ImportRequest,
+    products: Iterable[tuple[str, Any]],
+    *,
+    body_sha256: str,
+    body_bytes: int,
+    chunk_size: int,
+    idempotency_key: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> AcceptedImport:
+    """`accept_import` for products that come one at a time (a spreadsheet's rows), in memory that
+    does not grow with them: each chunk's row is written as it fills, `total_products` at the end.
+
+    The job and its webhook row are stored as `accept_import` stores them (`request` gives the
+    source, options, event type and envelope; its `products` are not read), the Idempotency-Key
+    rules included: for a repeated key the first job is returned and `products` is not read.
+
+    Each product comes with a label ("row 17") and is validated as the import stage will validate
+    it (`validate_product`). One that fails is stored at once as the import stage stores a failed
+    product, a failed item of the job with its fields and reasons, each field prefixed with the
+    label ("row 17: price"); the others go on, in chunks, to the import stage. The failed ones take
+    the job's first positions, in the order they came (the job's errors list them first), the chunks
+    the following ones. The same source_id twice: the later product is imported and the earlier
+    reported as `duplicate`, as in a batch; only products that passed count (a failed one never
+    hides another). Kept per product until the end: its source_id, to find duplicates.
+    """
+    accepted = accept_import(
+        session,
+        replace(request, products=[]),
+        body_sha256=body_sha256,
+        body_bytes=body_bytes,
+        chunk_size=chunk_size,
+        idempotency_key=idempotency_key,
+        headers=headers,
+    )
+    if not accepted.created:
+        return accepted
+    writer = _StreamedChunks(session, accepted.job_id, chunk_size)
+    for label, product in products:
+        checked = validate_product(product)
+        if isinstance(checked, list):
+            errors = [{"field": f"{label}: {error.field}", "error": error.error} for error in checked]
+            writer.fail(source_key(product), errors)
+        else:
+            writer.add(product)
+    total = writer.finish()
+    session.execute(update(ImportJob).where(ImportJob.id == accepted.job_id).values(total_products=total))
+    return AcceptedImport(accepted.job_id, accepted.status, total, created=True)
+
+
+class _StreamedChunks:
+    """A streamed job's chunks and failed items, written as they fill (see accept_import_stream).
+
+    Positions are given in two sequences: valid products from 0 in their chunks, failed ones from 0
+    as items; `finish` moves the chunks after the failed items and marks the duplicates."""
+
+    def __init__(self, session: Session, job_id: uuid.UUID, chunk_size: int) -> None:
+        self.connection = psycopg_connection(session)
+        self.job_id = job_id
+        self.chunk_size = chunk_size
+        self.chunk: list[Any] = []
+        self.chunks = 0
+        self.valid = 0
+        self.failed: list[tuple[Any, ...]] = []
+        self.failed_count = 0
+        self.last_position: dict[str, int] = {}
+        self.duplicates: set[int] = set()
+
+    def add(self, product: Any) -> None:
+        if (key := source_key(product)) is not None:
+            if (earlier := self.last_position.get(key)) is not None:
+                self.duplicates.add(earlier)
+            self.last_position[key] = self.valid
+        self.chunk.append(product)
+        self.valid += 1
+        if len(self.chunk) >= self.chunk_size:
+            self._write_chunk()
+
+    def fail(self, source_id: str | None, errors: list[dict[str, str]]) -> None:
+        self.failed.append(
+            (self.job_id, self.failed_count, source_id, stages.IMPORT, ItemStatus.FAILED, Jsonb(errors))
+        )
+        self.failed_count += 1
+        if len(self.failed) >= self.chunk_size:
+            self._write_failed()
+
+    def finish(self) -> int:
+        """Write what is left, put the chunks after the failed items; returns the products' count."""
+        if self.chunk:
+            self._write_chunk()
+        if self.failed:
+            self._write_failed()
+        shift = self.failed_count
+        by_chunk: dict[int, list[int]] = {}
+        for position in sorted(self.duplicates):
+            by_chunk.setdefault(position // self.chunk_size, []).append(position + shift)
+        with self.connection.cursor() as cursor:
+            if shift:
+                cursor.execute(
+                    "UPDATE job_chunks SET first_position = first_position + %s WHERE job_id = %s",
+                    (shift, self.job_id),
+                )
+            if by_chunk:
+                cursor.executemany(
+                    "UPDATE job_chunks SET duplicates = %s WHERE job_id = %s AND number = %s",
+                    [(positions, self.job_id, number) for number, positions in by_chunk.items()],
+                )
+        self.last_position.clear()
+        return self.valid + self.failed_count
+
+    def _write_chunk(self) -> None:
+        first = self.chunks * self.chunk_size
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO job_chunks (job_id, number, first_position, size, products, duplicates)"
+                " VALUES (%s, %s, %s, %s, %s, %s)",
+                (self.job_id, self.chunks, first, len(self.chunk), orjson.dumps(self.chunk).decode(), []),
+            )
+        self.chunks += 1
+        self.chunk = []
+
+    def _write_failed(self) -> None:
+        with (
+            self.connection.cursor() as cursor,
+            cursor.copy(
+                "COPY job_items (job_id, position, source_id, stage, status, errors) FROM STDIN"
+            ) as copy,
+        ):
+            for row in self.failed:
+                copy.write_row(row)
+        self.failed = []

@@ -11,16 +11,20 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from models import ChunkStatus, ImportJob, ItemStatus, JobChunk, JobItem, JobStatus, stages
+from models import CallbackAttempt, ChunkStatus, ImportJob, ItemStatus, JobChunk, JobItem, JobStatus, stages
 from schemas.imports import (
     AiUsage,
+    CallbackAttemptRead,
+    CallbackRead,
     JobError,
     JobRead,
+    JobSummary,
     MarketplacePublishing,
     MarketplaceReadiness,
     StageCounts,
@@ -361,10 +365,11 @@ def job_view(session: Session, job_id: uuid.UUID, *, errors_limit: int = 100) ->
         # counts join the job's listings (a third of a core at 20 polls a second on 1,000 products).
         readiness=_readiness(session, job_id, job.options) if job.status in JobStatus.FINISHED else {},
         publishing=_publishing(session, job_id, job.options) if publishes else {},
+        callback=_callback(session, job),
         progress=round(finished / job.total_products, 4) if job.total_products else 1.0,
         errors=errors,
         error=job.error,
-        options=job.options,
+        options=shown_options(job.options),
         created_at=job.created_at,
         started_at=job.started_at,
         completed_at=job.completed_at,
@@ -425,6 +430,41 @@ def _publishing(
     return views
 
 
+def shown_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The job's options as the API shows them: without the callback headers' values (n8n's Header
+    Auth) nor the callback URL's query (a resume URL's signature): both are secrets."""
+    if "callback_url" not in options and "callback_headers" not in options:
+        return options
+    shown = dict(options)
+    if url := shown.get("callback_url"):
+        shown["callback_url"] = without_query(url)
+    if headers := shown.get("callback_headers"):
+        shown["callback_headers"] = dict.fromkeys(headers, "***")
+    return shown
+
+
+def without_query(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path, "", ""))
+
+
+def _callback(session: Session, job: ImportJob) -> CallbackRead | None:
+    url = job.options.get("callback_url")
+    if not url:
+        return None
+    rows = session.scalars(
+        select(CallbackAttempt).where(CallbackAttempt.job_id == job.id).order_by(CallbackAttempt.attempt)
+    )
+    attempts = [
+        CallbackAttemptRead(
+            attempt=row.attempt, at=row.created_at, outcome=row.outcome, status_code=row.status_code,
+            error=row.error, duration_ms=row.duration_ms,
+        )
+        for row in rows
+    ]  # fmt: skip
+    return CallbackRead(url=without_query(url), status=job.callback_status, attempts=attempts)
+
+
 def _copy_statuses(session: Session, job_id: uuid.UUID, options: dict[str, Any]) -> dict[str, int]:
     """How the copy of the job's products' listings (on the job's marketplaces) was written now."""
     rows = session.execute(
@@ -436,3 +476,65 @@ def _copy_statuses(session: Session, job_id: uuid.UUID, options: dict[str, Any])
         {"job_id": job_id, "marketplaces": list(options.get("marketplaces") or DEFAULT_MARKETPLACES)},
     ).all()
     return {status: n for status, n in rows}
+
+
+def status_path(job_id: uuid.UUID | str) -> str:
+    """Where a job's status is read (`GET`), as the API, callbacks and bulk jobs name it."""
+    return f"/api/import/job/{job_id}"
+
+
+def list_jobs(
+    session: Session,
+    *,
+    status: str | None = None,
+    source: str | None = None,
+    page: int = 1,
+    page_size: int = 20,
+) -> tuple[list[JobSummary], int]:
+    """Import jobs, newest first: one page of them, and how many match. An ended job's counts are its
+    row's (filled when it ended); a job still pending or running counts its items now, as job_view
+    does (one GROUP BY over the page's running jobs)."""
+    conditions = []
+    if status is not None:
+        conditions.append(ImportJob.status == status)
+    if source is not None:
+        conditions.append(ImportJob.source == source.strip().lower())
+    total = session.scalar(select(func.count()).select_from(ImportJob).where(*conditions)) or 0
+    rows = session.execute(
+        select(
+            ImportJob.id, ImportJob.status, ImportJob.source, ImportJob.total_products,
+            ImportJob.processed_products, ImportJob.failed_products, ImportJob.created_at,
+            ImportJob.completed_at,
+        )
+        .where(*conditions)
+        .order_by(ImportJob.created_at.desc(), ImportJob.id.desc())
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()  # fmt: skip
+    running = [row.id for row in rows if row.status not in JobStatus.FINISHED]
+    live: dict[uuid.UUID, Counter[str]] = {job_id: Counter() for job_id in running}
+    if running:
+        counted = session.execute(
+            select(JobItem.job_id, JobItem.status, func.count())
+            .where(JobItem.job_id.in_(running))
+            .group_by(JobItem.job_id, JobItem.status)
+        )
+        for job_id, item_status, n in counted:
+            live[job_id][item_status] += n
+    listings = []
+    for row in rows:
+        counts = live.get(row.id)
+        listings.append(
+            JobSummary(
+                id=row.id,
+                status=row.status,
+                source=row.source,
+                total_products=row.total_products,
+                processed_products=counts[ItemStatus.DONE] if counts is not None else row.processed_products,
+                failed_products=counts[ItemStatus.FAILED] if counts is not None else row.failed_products,
+                created_at=row.created_at,
+                completed_at=row.completed_at,
+                status_url=status_path(row.id),
+            )
+        )
+    return listings, total

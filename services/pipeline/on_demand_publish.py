@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from models import BulkJob, stages
 from schemas.export import BulkJobRead, BulkResult
+from services.pipeline import jobs
 from services.pipeline.stored_products import StoredProductsJob, start_job_over_products
 
 SOURCE = "export"  # the `source` of a publish job over stored products
@@ -55,6 +56,6 @@ def bulk_job_view(session: Session, bulk_id: uuid.UUID) -> BulkJobRead | None:
     return BulkJobRead(
         id=row.id, job_type=row.job_type, target_marketplace=row.target_marketplace, status=row.status,
         total_items=row.total_items, processed_items=row.processed_items, failed_items=row.failed_items,
-        errors=row.errors, results=results, status_url=f"/api/import/job/{row.id}",
+        errors=row.errors, results=results, status_url=jobs.status_path(row.id),
         created_at=row.created_at, completed_at=row.completed_at,
     )  # fmt: skip

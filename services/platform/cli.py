@@ -1,9 +1,18 @@
-"""`listing-pipeline`: the operator's command line (platform). Apply migrations, manage API keys.
+"""`listing-pipeline`: the operator's command line (platform). Apply migrations, manage API keys, and
+(over HTTP, against a local API or a deployment) import products and read jobs, products and prices.
 
+On DATABASE_URL:
 listing-pipeline migrate   alembic upgrade head on DATABASE_URL
 listing-pipeline api-keys create --name NAME --scope read|write   prints the new key, once
 listing-pipeline api-keys list                                    keys, by prefix (never the keys)
 listing-pipeline api-keys revoke ID|PREFIX                        refused from then on
+
+On the API (--api-url / LISTING_API_URL, --api-key / LISTING_API_KEY; `listing-pipeline COMMAND --help`):
+listing-pipeline import FILE|URL [--source S] [--marketplaces M,M] [--publish/--preview] [--no-follow]
+listing-pipeline job ID [--follow]
+listing-pipeline jobs [--status S] [--limit N]
+listing-pipeline products [--grade G] [--marketplace M] [--publishable/--not-publishable] [--limit N]
+listing-pipeline price-history ID [--marketplace M]
 """
 
 from __future__ import annotations
@@ -91,7 +100,23 @@ def revoke_api_key(args: argparse.Namespace) -> int:
     return 0
 
 
+# The API's client commands (services.platform.cli_client, typer): they talk HTTP only.
+CLIENT_COMMANDS = {
+    "import": "import a .csv/.xlsx/.json file or URL, then follow the job",
+    "job": "a job's progress and summary",
+    "jobs": "recent import jobs",
+    "products": "products and their listings",
+    "price-history": "a product's price decisions",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments and arguments[0] in CLIENT_COMMANDS:
+        from services.platform import cli_client  # typer, rich and httpx: only for these commands
+
+        signal.signal(signal.SIGTERM, _interrupt)
+        return cli_client.run(list(arguments))
     parser = argparse.ArgumentParser(prog="listing-pipeline", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     commands = parser.add_subparsers(dest="command", required=True)
@@ -111,8 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     revoke = key_commands.add_parser("revoke", help="refuse a key from now on")
     revoke.add_argument("key", help="the key's id or prefix (as `list` shows them)")
     revoke.set_defaults(handler=revoke_api_key)
+    for name, summary in CLIENT_COMMANDS.items():  # listed in --help; run by cli_client above
+        commands.add_parser(name, help=f"{summary} (over HTTP; `{name} --help`)", add_help=False)
 
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     signal.signal(signal.SIGTERM, _interrupt)  # stop as cleanly on `kill` as on Ctrl-C
     result: int = args.handler(args)
     return result

@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     # Limits on what one request may bring.
     max_body_bytes: int = 20 * 1024 * 1024
     max_products_per_request: int = 10_000
+    # A spreadsheet upload (POST /api/import/file): its size, and its product rows (read one at a
+    # time, in constant memory, so far more than a JSON batch's products).
+    max_file_bytes: int = 50 * 1024 * 1024
+    max_file_rows: int = 100_000
     # Arrays and objects nested deeper than this in a JSON body are refused (422).
     max_json_depth: int = Field(default=32, ge=4, le=512)
 
@@ -204,6 +208,20 @@ class Settings(BaseSettings):
     # refusal. Copy that passed stays cached for good.
     ai_refusal_cache_hours: float = Field(default=24.0, ge=0)
 
+    # Job-end callbacks (options.callback_url, e.g. an n8n Wait node's resume URL): signed as Standard
+    # Webhooks with this secret (`whsec_` + base64; none: sent unsigned), retried with backoff for
+    # up to callback_retry_seconds after the job ended.
+    callback_signing_secret: SecretStr = SecretStr("")
+    callback_timeout_seconds: float = Field(default=10.0, gt=0)
+    callback_retry_seconds: float = Field(default=3600.0, ge=0)
+    # A callback URL is a way into the deployment's network: addresses that resolve to loopback,
+    # private, link-local (cloud metadata) or reserved ranges are refused unless this is true.
+    # None: allowed outside production (n8n on your machine), refused in production.
+    callback_allow_private_networks: bool | None = None
+    # The API's public address, for the absolute status URL in callbacks (Railway sets
+    # RAILWAY_PUBLIC_DOMAIN; e.g. https://listing.up.railway.app). Empty: the path alone.
+    public_url: str = ""
+
     # Publishing (services.publishing). A marketplace whose credentials are not all set is "not
     # configured": its listings fail to publish with that reason (never the job), and its feed
     # (/api/export/feed) is the way out. The URLs default to production; point them at a sandbox
@@ -239,6 +257,18 @@ class Settings(BaseSettings):
     # is not sent, and says so; an offer never claims stock nobody counted.
     publish_default_quantity: int | None = Field(default=None, ge=0)
 
+    # Prometheus metrics: the API's GET /metrics, and each worker's exporter on WORKER_METRICS_PORT
+    # (0: none), which serves every worker process's metrics and the queue depth (workers/metrics.py).
+    # With METRICS_TOKEN set, both want `Authorization: Bearer <token>`. Open by default: on Railway a
+    # Prometheus (or Grafana Alloy) service scrapes them over the project's private network
+    # (`<service>.railway.internal`), which nothing outside the project reaches, and they hold counts
+    # by route template, stage and status, never a path, product, key or secret. But the API's public
+    # domain serves /metrics too: set a token when its traffic figures are nobody else's business.
+    metrics_token: SecretStr = SecretStr("")
+    worker_metrics_port: int = Field(default=9191, ge=0, le=65535)
+    # `::`: every address, IPv6 (Railway's private network in older environments) and IPv4.
+    worker_metrics_host: str = "::"
+
     # Dramatiq
     worker_queue: str = "pipeline"
     # A worker whose heartbeat is older than this is dead: its unfinished messages go back to the
@@ -272,6 +302,11 @@ class Settings(BaseSettings):
                 signing_key(secret.get_secret_value())
             except InvalidSigningSecret as exc:
                 raise ConfigurationError(f"WEBHOOK_SIGNING_SECRETS, secret {position}: {exc}") from None
+        if callback_secret := self.callback_signing_secret.get_secret_value():
+            try:
+                signing_key(callback_secret)
+            except InvalidSigningSecret as exc:
+                raise ConfigurationError(f"CALLBACK_SIGNING_SECRET: {exc}") from None
         return self
 
     @field_validator("database_url")
@@ -313,6 +348,17 @@ class Settings(BaseSettings):
     @property
     def webhook_signing_keys(self) -> list[bytes]:
         return [signing_key(secret.get_secret_value()) for secret in self.webhook_signing_secrets]
+
+    @property
+    def callback_signing_key(self) -> bytes | None:
+        secret = self.callback_signing_secret.get_secret_value()
+        return signing_key(secret) if secret else None
+
+    @property
+    def callbacks_may_reach_private_networks(self) -> bool:
+        if self.callback_allow_private_networks is not None:
+            return self.callback_allow_private_networks
+        return self.app_env != "production"
 
     @property
     def json_logs(self) -> bool:

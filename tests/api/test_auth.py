@@ -48,6 +48,7 @@ READ_ROUTES = [
     "/api/rules",
     "/api/rules/fields",
     "/api/rules/templates",
+    "/api/import/jobs",
 ]
 
 

@@ -50,13 +50,41 @@ class TestListProducts:
 
     def test_an_empty_page(self, client):
         assert client.get("/api/products").json() == {
-            "items": [], "total": 0, "page": 1, "page_size": 20, "total_pages": 0,
+            "items": [], "total": 0, "page": 1, "page_size": 20, "total_pages": 0, "next": None,
         }  # fmt: skip
 
     def test_bad_parameters_are_422(self, client):
         assert client.get("/api/products", params={"page": 0}).status_code == 422
         assert client.get("/api/products", params={"page_size": 1000}).status_code == 422
         assert client.get("/api/products", params={"job_id": "x"}).status_code == 422
+
+
+class TestNextLinks:
+    """`next`: the next page's absolute path with the same query parameters, null on the last page."""
+
+    def test_walks_every_page_with_the_same_filters(self, client, db_session):
+        import_products(db_session, [product(i) for i in range(5)])
+        import_products(db_session, [product(9)], source="ebay")
+
+        first = client.get("/api/products", params={"source": "allegro", "page_size": 2}).json()
+        assert first["next"] == "/api/products?source=allegro&page_size=2&page=2"
+        second = client.get(first["next"]).json()
+        assert (second["page"], second["next"]) == (2, "/api/products?source=allegro&page_size=2&page=3")
+        last = client.get(second["next"]).json()
+        assert (last["page"], last["total_pages"], last["next"]) == (3, 3, None)
+        seen = [item["source_id"] for page in (first, second, last) for item in page["items"]]
+        assert sorted(seen) == sorted(product(i)["source_id"] for i in range(5))
+
+    def test_the_page_keeps_its_place_and_the_values_their_encoding(self, client, db_session):
+        import_products(db_session, [product(i, title=f"Słuchawki & co {i}") for i in range(3)])
+        answer = client.get("/api/products?page=1&search=S%C5%82uchawki+%26+co&page_size=1").json()
+        assert answer["next"] == "/api/products?page=2&search=S%C5%82uchawki+%26+co&page_size=1"
+        assert client.get(answer["next"]).json()["total"] == 3
+
+    def test_none_on_the_last_page_and_past_it(self, client, db_session):
+        import_products(db_session, [product(1)])
+        assert client.get("/api/products").json()["next"] is None
+        assert client.get("/api/products", params={"page": 5}).json()["next"] is None
 
 
 class TestOneProduct:
@@ -86,3 +114,16 @@ class TestStats:
             "total_products": 3, "by_status": {"imported": 3}, "by_source": {"allegro": 2, "ebay": 1},
             "by_evaluation": {},
         }  # fmt: skip
+
+
+def test_next_page_url_keeps_repeated_parameters_and_the_path():
+    from starlette.requests import Request
+
+    from api.pagination import next_page_url
+
+    scope = {"type": "http", "method": "GET", "path": "/api/things", "root_path": "", "headers": [],
+             "query_string": b"tag=a&page=2&tag=b", "server": ("x", 80)}  # fmt: skip
+    request = Request(scope)
+    assert next_page_url(request, 2, 3) == "/api/things?tag=a&page=3&tag=b"
+    assert next_page_url(request, 3, 3) is None
+    assert next_page_url(request, 1, 0) is None

@@ -1,4 +1,5 @@
-"""Schemathesis against the OpenAPI schema, in-process: no input the schema allows may cause a 5xx.
+"""Schemathesis against the OpenAPI schema, in-process: no input the schema allows may cause a 5xx,
+and every answer matches the schema the document gives for its status (422s included).
 
 Bounded and deterministic: a fixed seed, a few examples per operation, no coverage or stateful phase.
 Authenticated with the suite's bootstrap API key (write scope) and the webhook's secret; each
@@ -13,6 +14,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
+from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from api.app import app
 from api.deps import get_session
@@ -48,5 +50,5 @@ def on_test_session(db_session, redis_client):
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
-def test_no_input_the_schema_allows_is_a_server_error(case, on_test_session):
-    case.call_and_validate(headers=HEADERS, checks=[not_a_server_error])
+def test_no_input_the_schema_allows_is_a_server_error_and_answers_match_the_document(case, on_test_session):
+    case.call_and_validate(headers=HEADERS, checks=[not_a_server_error, response_schema_conformance])

@@ -31,6 +31,7 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
         "SWEEP_INTERVAL_SECONDS": "0.5",
         "SWEEP_PENDING_AFTER_SECONDS": "2",
         "IMPORT_CHUNK_SIZE": "20",
+        "WORKER_METRICS_PORT": "0",  # no exporter on 9191 unless a test asks for one
     }
     engine = create_engine(database_url)
     stack = Stack(env=env, logs=tmp_path, engine=engine)

@@ -26,15 +26,17 @@ from structlog.testing import capture_logs
 import workers.db
 from models import JobItem, Listing, stages
 from schemas.imports import JobRead
+from services.callbacks import schedule
 from services.imports.envelope import ImportOptions, ImportRequest
 from services.imports.intake import accept_import
 from services.pipeline import attempts, jobs
 from services.pipeline.stages.import_ import import_chunk
 from services.platform.db import upgrade_database
 from services.platform.settings import get_settings
+from tests.support.callback_receiver import CallbackReceiver
 from tests.support.factories import product
 from tests.support.servers import create_database
-from workers import import_stage, messages, stage_actors
+from workers import callbacks, import_stage, messages, stage_actors
 from workers.middleware import LogContext
 
 MARKETPLACES = ["amazon_de", "ebay_de"]
@@ -61,7 +63,7 @@ def sessions(engine, monkeypatch) -> Iterator[sessionmaker[Session]]:
 
 
 def pipeline_actors() -> list[dramatiq.Actor[Any, Any]]:
-    modules = (import_stage, stage_actors)
+    modules = (import_stage, stage_actors, callbacks)
     return [
         value for module in modules for value in vars(module).values() if isinstance(value, dramatiq.Actor)
     ]
@@ -102,10 +104,10 @@ def run(
     worker.join()
 
 
-def accept(sessions, products: list[dict[str, Any]], chunk_size: int = 500) -> str:
-    """A job as the webhook stores it (committed), not sent yet."""
+def accept(sessions, products: list[dict[str, Any]], chunk_size: int = 500, **options: Any) -> str:
+    """A job as the webhook stores it (committed), not sent yet; `options` as ImportOptions takes them."""
     request = ImportRequest(
-        source="allegro", products=products, options=ImportOptions(marketplaces=MARKETPLACES)
+        source="allegro", products=products, options=ImportOptions(marketplaces=MARKETPLACES, **options)
     )
     with sessions() as session:
         accepted = accept_import(
@@ -243,3 +245,45 @@ def test_a_stage_that_keeps_failing_gives_up_on_its_chunk_and_the_job_ends(
     assert {e.error for e in job.errors} == {
         "price failed after 1 attempts (RuntimeError); see the worker's log"
     }
+
+
+def test_a_job_calls_back_when_it_ends_and_tries_again_while_the_receiver_is_not_listening(
+    sessions, broker, worker, monkeypatch
+):
+    monkeypatch.setattr(schedule, "FIRST_DELAY_SECONDS", 0.05)  # the backoff, shortened
+    with CallbackReceiver() as receiver:
+        receiver.answer(409)  # n8n's Wait node is not listening yet
+        job_id = accept(
+            sessions, [product(1)], callback_url=receiver.url(), callback_headers={"X-Auth": "secret-value"}
+        )
+
+        run(broker, worker, messages.import_job(job_id))
+
+        job = view(sessions, job_id)
+        received = receiver.received
+        url = receiver.url()
+    assert job.callback is not None
+    assert job.callback.status == "delivered"
+    assert [(a.attempt, a.outcome, a.status_code) for a in job.callback.attempts] == [
+        (1, "retry", 409),
+        (2, "delivered", 200),
+    ]
+    assert job.callback.url == url.split("?")[0]  # the resume URL's signature is not shown
+    assert job.options["callback_headers"] == {"X-Auth": "***"}
+    assert len(received) == 2
+    assert received[1].json["status"] == "completed"
+    assert received[1].json["stages"]["score"] == {"done": 1, "failed": 0}
+    assert received[1].headers["x-auth"] == "secret-value"
+    assert received[0].headers["webhook-id"] == received[1].headers["webhook-id"]
+
+
+def test_a_callback_is_started_once_however_often_the_job_is_finished(sessions, broker, worker):
+    with CallbackReceiver() as receiver:
+        job_id = accept(sessions, [product(1)], callback_url=receiver.url())
+        run(broker, worker, messages.import_job(job_id))
+        run(broker, worker, messages.stage_chunk(stages.SCORE, job_id, 0))  # a redelivery after the end
+
+        assert len(receiver.received) == 1
+    callback = view(sessions, job_id).callback
+    assert callback is not None
+    assert callback.status == "delivered"

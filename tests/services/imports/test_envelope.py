@@ -65,6 +65,20 @@ class TestErrors:
             ({"source": "x" * 51, "products": [{}]}, "at most 50"),
             ({"products": [{}], "options": {"callback_url": "not a url"}}, '"options.callback_url"'),
             ({"products": [{}], "options": {"marketplaces": "amazon_de"}}, '"options.marketplaces"'),
+            (
+                {"products": [{}], "options": {"callback_headers": {"Host": "x"}}},
+                "set by the callback itself",
+            ),
+            ({"products": [{}], "options": {"callback_headers": {"webhook-id": "1"}}}, "set by the callback"),
+            ({"products": [{}], "options": {"callback_headers": {"X-A": "a\r\nX-B: b"}}}, "must be one line"),
+            (
+                {"products": [{}], "options": {"callback_headers": {"bad name": "v"}}},
+                "not an HTTP header name",
+            ),
+            (
+                {"products": [{}], "options": {"callback_headers": {f"X-{n}": "v" for n in range(11)}}},
+                '"options.callback_headers"',
+            ),
         ],
     )
     def test_invalid_envelope(self, body, message):
