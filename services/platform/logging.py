@@ -100,3 +100,7 @@ def configure_logging(settings: Settings) -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "dramatiq"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # httpx logs every request's full URL at INFO: a callback's URL may carry a secret in its query
+    # (an n8n resume URL's signature), and the marketplace clients log what they need themselves.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

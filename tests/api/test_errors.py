@@ -104,3 +104,11 @@ class TestDependencyDown:
     def test_other_connection_errors_are_503(self, app_raising, error, detail):
         response = app_raising(error).get("/boom")
         assert (response.status_code, response.json()["detail"]) == (503, detail)
+
+
+def test_a_method_a_route_does_not_take_is_405_naming_the_ones_it_does(client):
+    answer = client.delete("/api/import/webhook")
+
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == "POST"
+    assert client.put("/health").headers["allow"] == "GET"

@@ -89,3 +89,11 @@ class TestConfiguredLogging:
         assert foreign["event"] == "url postgresql://app:[redacted]@db/x"
         assert "RuntimeError: cannot reach postgresql://app:[redacted]@db/x" in failed["exception"]
         assert "pw-123" not in str([structured, foreign, failed])
+
+    def test_requests_urls_are_not_logged_with_their_query(self, json_logs):
+        # httpx logs each request's URL at INFO; a callback URL's query may be a secret (n8n's
+        # resume URL carries its signature).
+        logging.getLogger("httpx").info("HTTP Request: POST http://n8n/webhook-waiting/3?signature=s3cr3t")
+        logging.getLogger("httpx").warning("still said: a warning")
+
+        assert [line["event"] for line in json_logs()] == ["still said: a warning"]
