@@ -7,7 +7,9 @@ fake through the class attribute `server_fake`, and is used as a context manager
 
 from __future__ import annotations
 
+import json
 import threading
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
@@ -60,6 +62,29 @@ class FakeHandler(BaseHTTPRequestHandler):
 
     def handle_request(self) -> None:
         raise NotImplementedError
+
+    def send_json(
+        self,
+        status: int,
+        payload: Any,
+        headers: Mapping[str, str] | None = None,
+        *,
+        ensure_ascii: bool = True,
+    ) -> None:
+        """Answer `payload` as JSON (None: an empty body) with `headers`; a client that stopped
+        waiting (a timeout test) is no error of the fake's."""
+        data = b"" if payload is None else json.dumps(payload, ensure_ascii=ensure_ascii).encode()
+        try:
+            self.send_response(status)
+            if payload is not None:
+                self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def do_GET(self) -> None:
         self.handle_request()

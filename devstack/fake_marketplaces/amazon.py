@@ -875,21 +875,7 @@ class _Handler(FakeHandler):
             body = _parsed(raw)
             answer = _sp_error(404, "NotFound", "Resource not found.")
         fake.record(RecordedRequest(self.command, parts.path, query, headers, body, answer.status))
-        self._send(answer)
-
-    def _send(self, answer: Answer) -> None:
-        data = json.dumps(answer.body).encode()
-        try:
-            self.send_response(answer.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up waiting
+        self.send_json(answer.status, answer.body, {"x-amzn-RequestId": str(uuid.uuid4()), **answer.headers})
 
 
 def _form(raw: bytes) -> dict[str, str]:

@@ -887,15 +887,4 @@ class _Handler(FakeHandler):
         status, headers, payload = self.server_fake.answer(
             self.command, self.path, dict(self.headers.items()), raw
         )
-        data = b"" if payload is None else json.dumps(payload).encode()
-        try:
-            self.send_response(status)
-            if payload is not None:
-                self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up waiting
+        self.send_json(status, payload, headers)

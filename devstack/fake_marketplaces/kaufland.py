@@ -558,17 +558,4 @@ class _Handler(FakeHandler):
         url = f"http://{self.headers.get('Host', '')}{self.path}"
         headers = {name.lower(): value for name, value in self.headers.items()}
         status, extra, payload = self.server_fake.answer(self.command, url, headers, body)
-        self._send(status, extra, payload)
-
-    def _send(self, status: int, headers: Mapping[str, str], payload: Any) -> None:
-        data = json.dumps(payload, ensure_ascii=False).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client stopped waiting
+        self.send_json(status, payload, extra, ensure_ascii=False)

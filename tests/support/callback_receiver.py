@@ -64,13 +64,5 @@ class _Handler(FakeHandler):
         body = self.rfile.read(length) if length else b""
         headers = {name.lower(): value for name, value in self.headers.items()}
         status, extra = self.server_fake.take(Received(self.command, self.path, headers, body))
-        answer = json.dumps(
-            {"message": "Workflow was started"} if status < 300 else {"code": status}
-        ).encode()
-        self.send_response(status)
-        for name, value in extra.items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
+        said = {"message": "Workflow was started"} if status < 300 else {"code": status}
+        self.send_json(status, said, extra)
