@@ -192,6 +192,7 @@ def price_product_message(job_id: str, position: int) -> None:
 @dramatiq.actor(actor_name="baseline.score_product", queue_name=QUEUE, broker=broker)
 def score_product_message(job_id: str, position: int) -> None:
     rates = stage_context().rates
+    sources = stage_context().settings.source_currencies
     key = uuid.UUID(job_id)
     with session_scope() as session:
         item = _item(session, key, position)
@@ -211,7 +212,9 @@ def score_product_message(job_id: str, position: int) -> None:
                 stock=product.stock, competitors_count=len(product.competitors),
             )  # fmt: skip
             evaluation = (
-                evaluate(rules, rule_facts(counted, listing, facts, quality, rates)) if rules else NO_RULES
+                evaluate(rules, rule_facts(counted, listing, facts, quality, rates, sources))
+                if rules
+                else NO_RULES
             )
             assert listing is not None
             listing.quality_score, listing.grade = quality.score, quality.grade

@@ -162,6 +162,7 @@ def score_chunk(job_id: str, number: int) -> None:
         return score_products(
             session, job, number, marketplaces=plan.marketplaces, rules=rules, weights=context.weights,
             rates=current_rates(session, context.rates), detector=context.detector,
+            source_currencies=context.settings.source_currencies,
             languages=context.languages, copy_required=plan.optimize is True, publish=plan.publishes,
             only=only,
         )  # fmt: skip

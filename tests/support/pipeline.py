@@ -90,6 +90,7 @@ def run_stages(
         score_chunk(
             session, job_id, number, marketplaces=plan.marketplaces, rules=rule_store.enabled_rules(session),
             weights=DEFAULT_WEIGHTS, rates=rates, detector=DETECTOR, languages=copy.languages,
+            source_currencies=price_settings()["source_currencies"],
             copy_required=plan.optimize is True, publish=plan.publishes,
         )  # fmt: skip
         if plan.publishes:

@@ -15,7 +15,7 @@ evaluation for the job's analysis counts.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -37,7 +37,6 @@ from services.pipeline.items import (
 )
 from services.pipeline.keys import score_key, weights_fingerprint
 from services.platform.db import psycopg_connection
-from services.platform.settings import get_settings
 from services.pricing import ExchangeRates, UnknownCurrency, format_money, margin_percent
 from services.rules import Evaluation, EvaluationStatus, Rule, evaluate, rules_fingerprint, worst
 from services.scoring import ListingFacts, QualityScore, ScoreWeights, facts_from_normalized, score_listing
@@ -67,14 +66,16 @@ def score_chunk(
     weights: ScoreWeights,
     rates: ExchangeRates,
     detector: LanguageDetector,
+    source_currencies: Mapping[str, str],
     languages: Languages = BUILT_IN_LANGUAGES,
     copy_required: bool = False,
     publish: bool = False,
     only: Sequence[int] | None = None,
 ) -> StageResult:
-    """`languages`: the configured languages of marketplaces; `copy_required`: the job asked for the
-    model's copy (`optimize: true`), so a listing without it is not publishable; `publish`: the job
-    publishes (or previews), so its items go on to the publish stage."""
+    """`source_currencies` (SOURCE_CURRENCIES): the currency of a source's bare numbers, for the
+    rules' cost and margin; `languages`: the configured languages of marketplaces; `copy_required`:
+    the job asked for the model's copy (`optimize: true`), so a listing without it is not
+    publishable; `publish`: the job publishes (or previews), so its items go on to the publish stage."""
     items = claim_items(session, job_id, number, stages.SCORE, only=only)
     work = ChunkWork(stages.SCORE, items, publish=publish)
     if not items:
@@ -155,7 +156,7 @@ def score_chunk(
                 )
                 quality = score_listing(facts, weights)
                 evaluation = (
-                    evaluate(rules, rule_facts(product, listing, facts, quality, rates))
+                    evaluate(rules, rule_facts(product, listing, facts, quality, rates, source_currencies))
                     if rules
                     else NO_RULES
                 )
@@ -238,11 +239,17 @@ def _copy_part(listing: Any) -> str:
 
 
 def rule_facts(
-    product: Any, listing: Any, facts: ListingFacts, quality: QualityScore, rates: ExchangeRates
+    product: Any,
+    listing: Any,
+    facts: ListingFacts,
+    quality: QualityScore,
+    rates: ExchangeRates,
+    source_currencies: Mapping[str, str],
 ) -> dict[str, Any]:
     """The flat facts the seller's rules may name (services.rules.FIELDS), for one listing.
 
-    `product` has source_platform, cost, currency, stock and competitors_count. `margin_percent` is
+    `product` has source_platform, cost, currency, stock and competitors_count; `source_currencies`
+    (SOURCE_CURRENCIES) the currency of a source's bare numbers. `margin_percent` is
     services.pricing.margin's, with the VAT and fee the listing was priced with (the marketplace's
     usual fee when it names none); unknown without them, a price or a cost."""
     marketplace = rules_for(facts.marketplace)
@@ -254,9 +261,7 @@ def rule_facts(
         price_status = listing.price_status
     cost = None
     # A product naming no currency has its numbers in its source's (SOURCE_CURRENCIES), as pricing reads them.
-    currency = product.currency or get_settings().source_currencies.get(
-        (product.source_platform or "").strip().lower()
-    )
+    currency = product.currency or source_currencies.get((product.source_platform or "").strip().lower())
     if product.cost is not None and currency:
         try:
             cost = rates.convert(product.cost, currency, marketplace_currency)

@@ -24,7 +24,7 @@ from services.pricing import PriceDecision, margin_percent
 from services.scoring import DEFAULT_WEIGHTS, facts_from_normalized, score_listing
 from tests.support.factories import spam_product
 from tests.support.jobs import new_job
-from tests.support.pipeline import RATES, run_pipeline
+from tests.support.pipeline import RATES, price_settings, run_pipeline
 
 SAMPLES = Path(__file__).resolve().parents[3] / "samples" / "allegro_batch.json"
 EVERY_MARKETPLACE = list(MARKETPLACES)
@@ -176,7 +176,14 @@ class TestBareNumbers:
             source_platform="allegro", cost=product.cost, currency=None, stock=1, competitors_count=1
         )
         listing = listings_of(db_session, bare["source_id"])["ebay_de"]
-        rules = rule_facts(row, listing, facts, score_listing(facts, DEFAULT_WEIGHTS), RATES)
+        rules = rule_facts(
+            row,
+            listing,
+            facts,
+            score_listing(facts, DEFAULT_WEIGHTS),
+            RATES,
+            price_settings()["source_currencies"],
+        )
         decision = record_of(db_session, bare["source_id"], "ebay_de").decision
         assert rules["margin_percent"] == Decimal(decision["margin_percent"])
         # Priced as the same product with its currency named.
@@ -233,7 +240,14 @@ class TestWhatTheScoreStageReads:
             stock=product.stock, competitors_count=len(product.competitors),
         )  # fmt: skip
 
-        facts_for_rules = rule_facts(row, listing, facts, score_listing(facts, DEFAULT_WEIGHTS), RATES)
+        facts_for_rules = rule_facts(
+            row,
+            listing,
+            facts,
+            score_listing(facts, DEFAULT_WEIGHTS),
+            RATES,
+            price_settings()["source_currencies"],
+        )
 
         decision = record_of(db_session, product.source_id, "ebay_de").decision
         assert facts_for_rules["margin_percent"] == Decimal(decision["margin_percent"]) == Decimal("20.47")
