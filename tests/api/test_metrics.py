@@ -5,22 +5,13 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from services.platform import metrics as product_metrics
 from tests.support.api import AUTH
+from tests.support.metrics import sample
 
 TOKEN = "a-metrics-token-for-prometheus"
-
-
-def sample(text: str, name: str, **labels: str) -> float | None:
-    """The value of the sample `name` with exactly these labels in an exposition, or None."""
-    for family in text_string_to_metric_families(text):
-        for found in family.samples:
-            if found.name == name and found.labels == labels:
-                return found.value
-    return None
 
 
 def requests(text: str, method: str, route: str, status: int) -> float | None:

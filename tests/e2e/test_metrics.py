@@ -14,11 +14,11 @@ import httpx
 import pytest
 import redis
 from dramatiq.brokers.redis import RedisBroker
-from prometheus_client.parser import text_string_to_metric_families
 
 from devstack.servers import free_port
 from devstack.stack import spawn_worker
 from tests.support.factories import product
+from tests.support.metrics import sample
 from tests.support.stack import Stack
 from workers import messages
 from workers.metrics import DIRECTORY_PREFIX
@@ -26,14 +26,6 @@ from workers.metrics import DIRECTORY_PREFIX
 pytestmark = pytest.mark.e2e
 
 TOKEN = "e2e-metrics-token-0123456789"
-
-
-def sample(text: str, name: str, **labels: str) -> float | None:
-    for family in text_string_to_metric_families(text):
-        for found in family.samples:
-            if found.name == name and found.labels == labels:
-                return found.value
-    return None
 
 
 def products_total(text: str, stage: str, outcome: str) -> float | None:
