@@ -19,10 +19,12 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _spawn(args: list[str], env: dict[str, str], log: IO[bytes] | None) -> subprocess.Popen[bytes]:
+def _spawn(
+    args: list[str], env: dict[str, str], log: IO[bytes] | None, root: Path = ROOT
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         args,
-        cwd=ROOT,
+        cwd=root,
         env={**os.environ, **env},
         stdout=log if log is not None else None,
         stderr=subprocess.STDOUT if log is not None else None,
@@ -30,12 +32,16 @@ def _spawn(args: list[str], env: dict[str, str], log: IO[bytes] | None) -> subpr
     )
 
 
-def spawn_api(env: dict[str, str], port: int, log: IO[bytes] | None = None) -> subprocess.Popen[bytes]:
+def spawn_api(
+    env: dict[str, str], port: int, log: IO[bytes] | None = None, *, root: Path = ROOT
+) -> subprocess.Popen[bytes]:
+    """`root`: the checkout to run (the benchmarks run an older commit's from a worktree)."""
     return _spawn(
         [sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1", "--port", str(port),
          "--no-access-log"],
         env,
         log,
+        root,
     )  # fmt: skip
 
 
@@ -46,6 +52,7 @@ def spawn_worker(
     threads: int = 4,
     log: IO[bytes] | None = None,
     module: str = "workers.main",
+    root: Path = ROOT,
 ) -> subprocess.Popen[bytes]:
     # An idle consumer polls Redis with a backoff up to this many ms: Dramatiq's 1 s default would
     # add up to a second to every hop of a job through its stages.
@@ -55,6 +62,7 @@ def spawn_worker(
          "--threads", str(threads), "--queues", "pipeline"],
         env,
         log,
+        root,
     )  # fmt: skip
 
 
