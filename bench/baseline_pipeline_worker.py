@@ -33,6 +33,7 @@ from models import (
     ProductStatus,
     stages,
 )
+from services.imports.intake import split_body
 from services.imports.product import ProductIn
 from services.marketplaces import rules_for
 from services.normalize import normalize_product
@@ -86,6 +87,7 @@ def import_job(job_id: str) -> None:
         job = session.get(ImportJob, key)
         assert job is not None
         job.status, job.started_at = JobStatus.RUNNING, func.now()
+        split_body(session, key)  # the webhook's stored products, as job_chunks
         chunks = session.execute(
             select(JobChunk.first_position, JobChunk.products).where(JobChunk.job_id == key)
         ).all()

@@ -22,6 +22,7 @@ from models import (
     JobStatus,
     stages,
 )
+from services.imports.intake import split_body
 from services.pipeline import jobs
 from services.platform.settings import get_settings
 from workers.broker import broker
@@ -35,6 +36,7 @@ def import_job(job_id: str) -> None:
         job = session.get(ImportJob, key)
         assert job is not None
         job.status, job.started_at = JobStatus.RUNNING, func.now()
+        split_body(session, key)  # the webhook's stored products, as job_chunks
         source = job.source
         chunks = session.execute(
             select(JobChunk.first_position, JobChunk.products).where(JobChunk.job_id == key)

@@ -6,7 +6,16 @@ from models.base import Base
 from models.bulk_job import BulkJob
 from models.callback import CallbackAttempt, CallbackStatus
 from models.exchange_rate import ExchangeRateRow
-from models.import_job import ChunkStatus, ImportJob, ItemOutcome, ItemStatus, JobChunk, JobItem, JobStatus
+from models.import_job import (
+    ChunkStatus,
+    ImportJob,
+    ItemOutcome,
+    ItemStatus,
+    JobBody,
+    JobChunk,
+    JobItem,
+    JobStatus,
+)
 from models.listing import Listing
 from models.pricing import PriceRecord, PricingProfileRow
 from models.product import Product, ProductStatus
@@ -26,6 +35,7 @@ __all__ = [
     "ImportJob",
     "ItemOutcome",
     "ItemStatus",
+    "JobBody",
     "JobChunk",
     "JobItem",
     "JobStatus",

@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text, text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, SmallInteger, String, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -103,12 +103,33 @@ class ChunkStatus:
     DONE = "done"
 
 
+class JobBody(Base):
+    """The products of a webhook's batch as the request stored them, until the job begins.
+
+    One row, written once: the request does no per-product work (no chunking, no duplicate search),
+    and PostgreSQL compresses the value with lz4 where the server has it (else it is stored as it is:
+    see migration 0010). The worker's `import_job` splits it into job_chunks and deletes it, in the
+    transaction that marks the job running (services.imports.intake.split_body).
+    """
+
+    __tablename__ = "job_bodies"
+
+    job_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("import_jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The request's IMPORT_CHUNK_SIZE: the worker splits by it, so a job's chunks are as the API said.
+    chunk_size: Mapped[int] = mapped_column(Integer)
+    # The JSON array of the products, exactly as received (serialized once, by the request).
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class JobChunk(Base):
     """The products of a job as received, a chunk (a few hundred) per row, until imported.
 
-    The webhook stores these, not one row per product: two compressed rows for 1,000 products cost
-    the request half the time of 1,000 item rows, and a tenth of the disk. The import stage reads
-    one chunk, and writes that chunk's job_items.
+    Written by the worker from a webhook's stored body (JobBody) when the job begins, or by the
+    request itself for a spreadsheet (as its rows are read); not one row per product: two compressed
+    rows for 1,000 products cost half the time of 1,000 item rows, and a tenth of the disk. The
+    import stage reads one chunk, and writes that chunk's job_items.
     """
 
     __tablename__ = "job_chunks"

@@ -1,13 +1,14 @@
 """The normalize, optimize, price, score and publish actors: one message per chunk per stage
 (optimize: per slice of a chunk), thin glue around services.pipeline.stages.
 
-Each actor works through the chunk's items waiting at its stage in one transaction and, after the
-commit, sends the next stage's message for the same chunk; the last stage (or a chunk with nothing
-left to move on) tries to close the job. Optimize reads, asks the model outside any transaction,
-then writes (services.pipeline.stages.optimize), and sends itself again while the chunk has items waiting.
-Publish does the same (read, send to the marketplaces, write), for jobs that ask for it.
-When retries run out, `stage_chunk_gave_up` fails the chunk's items waiting at that stage, with the
-reason, so the job can end.
+Each actor works through the chunk's items waiting at its stage in one transaction, with the stages
+after it that need nothing from outside (normalize → price → score, or price → score after the
+model's copy: services.pipeline.stages.chain), and, after the commit, sends the next message for the
+same chunk; the last stage (or a chunk with nothing left to move on) tries to close the job.
+Optimize reads, asks the model outside any transaction, then writes (services.pipeline.stages.optimize),
+and sends itself again while the chunk has items waiting. Publish does the same (read, send to the
+marketplaces, write), for jobs that ask for it. When retries run out, `stage_chunk_gave_up` fails the
+chunk's items waiting at that stage, with the reason, so the job can end.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ from sqlalchemy.orm import Session
 from models import stages
 from services.pipeline import attempts, jobs
 from services.pipeline.items import StageResult, fail_items
-from services.pipeline.stages import optimize, publish
-from services.pipeline.stages.normalize import normalize_chunk as normalize_products
-from services.pipeline.stages.price import price_chunk as price_products
-from services.pipeline.stages.score import score_chunk as score_products
+from services.pipeline.stages import chain, optimize, publish
+from services.pipeline.stages.normalize import normalize_step
+from services.pipeline.stages.price import price_step
+from services.pipeline.stages.score import score_step
 from services.pricing.rates_store import current_rates
 from services.rules import store as rule_store
 from workers import messages
@@ -54,15 +55,7 @@ MIN_DEFER_SECONDS = 5.0  # a deferred slice comes back after the limits' wait, a
 
 @dramatiq.actor(actor_name=messages.stage_actor_name(stages.NORMALIZE), **_STAGE_ACTOR_OPTIONS)
 def normalize_chunk(job_id: str, number: int) -> None:
-    def work(session: Session, job: uuid.UUID, plan: jobs.JobPlan, only: Only) -> StageResult:
-        context = stage_context()
-        reason = optimize.copy_mode_reason(plan.optimize, context.copywriter is not None)
-        return normalize_products(
-            session, job, number, marketplaces=plan.marketplaces, deterministic_reason=reason,
-            brands=context.brands, only=only,
-        )  # fmt: skip
-
-    _run(stages.NORMALIZE, job_id, number, work)
+    _run(stages.NORMALIZE, job_id, number)
 
 
 # A slice waits for the model: up to groq_max_wait_seconds + a timeout per request, four at a time.
@@ -136,38 +129,43 @@ def _may_defer(plan: jobs.JobPlan, max_defer_seconds: float) -> bool:
 
 @dramatiq.actor(actor_name=messages.stage_actor_name(stages.PRICE), **_STAGE_ACTOR_OPTIONS)
 def price_chunk(job_id: str, number: int) -> None:
-    def work(session: Session, job: uuid.UUID, plan: jobs.JobPlan, only: Only) -> StageResult:
-        context = stage_context()
-        return price_products(
-            session,
-            job,
-            number,
-            marketplaces=plan.marketplaces,
-            profile_name=plan.pricing_profile,
-            rates=current_rates(session, context.rates),
-            vat_rates=context.settings.vat_rates,
-            source_currencies=context.settings.source_currencies,
-            max_rates_age_days=context.settings.exchange_rates_max_age_days,
-            only=only,
-        )
-
-    _run(stages.PRICE, job_id, number, work)
+    _run(stages.PRICE, job_id, number)
 
 
+# Reached only by a chunk left waiting at score (a run from price or normalize moves it past).
 @dramatiq.actor(actor_name=messages.stage_actor_name(stages.SCORE), **_STAGE_ACTOR_OPTIONS)
 def score_chunk(job_id: str, number: int) -> None:
-    def work(session: Session, job: uuid.UUID, plan: jobs.JobPlan, only: Only) -> StageResult:
-        rules = rule_store.enabled_rules(session)
-        context = stage_context()
-        return score_products(
-            session, job, number, marketplaces=plan.marketplaces, rules=rules, weights=context.weights,
-            rates=current_rates(session, context.rates), detector=context.detector,
-            source_currencies=context.settings.source_currencies,
-            languages=context.languages, copy_required=plan.optimize is True, publish=plan.publishes,
-            only=only,
-        )  # fmt: skip
+    _run(stages.SCORE, job_id, number)
 
-    _run(stages.SCORE, job_id, number, work)
+
+def _steps(session: Session, run: Sequence[str], job: uuid.UUID, plan: jobs.JobPlan) -> list[chain.Step]:
+    """The steps of the stages `run`, with what the job and the worker give each."""
+    context = stage_context()
+    settings = context.settings
+    steps: list[chain.Step] = []
+    if stages.NORMALIZE in run:
+        reason = optimize.copy_mode_reason(plan.optimize, context.copywriter is not None)
+        steps.append(
+            normalize_step(marketplaces=plan.marketplaces, deterministic_reason=reason, brands=context.brands)
+        )
+    if stages.PRICE not in run and stages.SCORE not in run:
+        return steps
+    rates = current_rates(session, context.rates)
+    if stages.PRICE in run:
+        price = price_step(
+            job_id=job, marketplaces=plan.marketplaces, profile_name=plan.pricing_profile, rates=rates,
+            vat_rates=settings.vat_rates, source_currencies=settings.source_currencies,
+            max_rates_age_days=settings.exchange_rates_max_age_days,
+        )  # fmt: skip
+        steps.append(price)
+    if stages.SCORE in run:
+        score = score_step(
+            marketplaces=plan.marketplaces, rules=rule_store.enabled_rules(session), weights=context.weights,
+            rates=rates, detector=context.detector, source_currencies=settings.source_currencies,
+            languages=context.languages, copy_required=plan.optimize is True,
+        )  # fmt: skip
+        steps.append(score)
+    return steps
 
 
 # A chunk's listings go out at the marketplaces' rates: 500 products at Amazon's 5 a second take
@@ -208,12 +206,9 @@ def publish_chunk(job_id: str, number: int) -> None:
     finish_job(job_id)
 
 
-def _run(
-    stage: str,
-    job_id: str,
-    number: int,
-    work: Callable[[Session, uuid.UUID, jobs.JobPlan, Only], StageResult],
-) -> None:
+def _run(stage: str, job_id: str, number: int) -> None:
+    """Run the chunk's items waiting at `stage` through the stages that follow it back to back
+    (services.pipeline.stages.chain), then send the next message or try to close the job."""
     job = uuid.UUID(job_id)
     with session_scope() as session:
         try:
@@ -222,37 +217,46 @@ def _run(
             log.warning(f"{stage}.job_not_found")  # deleted since: nothing to do
             return
         optimizing = optimize.copy_mode_reason(plan.optimize, stage_context().copywriter is not None) is None
-        following = stages.next_stage(stage, optimize=optimizing, publish=plan.publishes)
+        run = chain.stages_run_from(stage, optimize=optimizing)
+        following = stages.next_stage(run[-1], optimize=optimizing, publish=plan.publishes)
         waiting = attempts.waiting(session, job, number, stage)
         if not waiting.stopped_before:
             attempts.count_attempt(session, job, list(waiting.attempts))
+
+    def work(session: Session, only: Only) -> dict[str, StageResult]:
+        return chain.run_steps(
+            session, job, number, _steps(session, run, job, plan), marketplaces=plan.marketplaces,
+            optimize=optimizing, publish=plan.publishes, only=only,
+        )  # fmt: skip
+
     # Counted and committed: a crash from here on is known at the next delivery (services.pipeline.attempts).
     if not waiting.stopped_before:
         with session_scope() as session:
-            result = work(session, job, plan, None)
-            if result.moved_on and following is not None:
+            results = work(session, None)
+            moved_on = results[run[-1]].moved_on
+            if moved_on and following is not None:
                 send_stage(session, following, job_id, number)
     else:
-        result = _one_at_a_time(
-            stage, job, number, waiting, lambda session, only: work(session, job, plan, only)
-        )
-        if result.moved_on and following is not None:
+        results = _one_at_a_time(stage, job, number, waiting, work)
+        moved_on = run[-1] in results and results[run[-1]].moved_on
+        if moved_on and following is not None:
             with session_scope() as session:
                 send_stage(session, following, job_id, number)
-    log.info(
-        f"{stage}.chunk_done",
-        chunk=number,
-        passed=len(result.product_ids),
-        skipped=result.skipped,
-        failed=len(result.failed_source_ids),
-        product_ids=result.product_ids,
-    )
-    worker_metrics.stage_done(stage, result)
-    if result.failed_source_ids:
-        log.info(f"{stage}.products_failed", source_ids=result.failed_source_ids)
-    if not result.moved_on and resend_waiting(stage, job_id, number):
+    for done, result in results.items():
+        log.info(
+            f"{done}.chunk_done",
+            chunk=number,
+            passed=len(result.product_ids),
+            skipped=result.skipped,
+            failed=len(result.failed_source_ids),
+            product_ids=result.product_ids,
+        )
+        worker_metrics.stage_done(done, result)
+        if result.failed_source_ids:
+            log.info(f"{done}.products_failed", source_ids=result.failed_source_ids)
+    if not moved_on and resend_waiting(stage, job_id, number):
         return
-    if following is None or not result.moved_on:
+    if following is None or not moved_on:
         finish_job(job_id)
 
 
@@ -261,12 +265,12 @@ def _one_at_a_time(
     job: uuid.UUID,
     number: int,
     waiting: attempts.Waiting,
-    work: Callable[[Session, Only], StageResult],
-) -> StageResult:
+    work: Callable[[Session, Only], dict[str, StageResult]],
+) -> dict[str, StageResult]:
     """A chunk stopped before: fail the items tried too often, then work the others one by one, each
     counted first, so that the next crash names its product."""
     log.warning(f"{stage}.one_at_a_time", chunk=number, attempts=waiting.attempts)
-    result = StageResult()
+    results: dict[str, StageResult] = {}
     with session_scope() as session:
         worn_out = attempts.fail_worn_out(session, job, number, stage, waiting.worn_out())
     if worn_out:
@@ -278,11 +282,13 @@ def _one_at_a_time(
             with session_scope() as session:
                 attempts.count_attempt(session, job, [position])
             with session_scope() as session:
-                part = work(session, [position])
-        result.product_ids += part.product_ids
-        result.skipped += part.skipped
-        result.failed_source_ids += part.failed_source_ids
-    return result
+                parts = work(session, [position])
+        for done, part in parts.items():
+            result = results.setdefault(done, StageResult())
+            result.product_ids += part.product_ids
+            result.skipped += part.skipped
+            result.failed_source_ids += part.failed_source_ids
+    return results
 
 
 @dramatiq.actor(actor_name=STAGE_GAVE_UP, queue_name=QUEUE, broker=broker, **RETRY_OPTIONS)

@@ -3,6 +3,12 @@
 The payload is in Postgres before the webhook answers 202; the message to the worker goes out after
 the commit (the caller's job). Nothing here commits.
 
+A webhook's request does no work per product: it stores the products once, as one JSON array
+(job_bodies, which PostgreSQL compresses with lz4 where it has it), and the worker's `import_job`
+splits them into chunks and finds the duplicates (`split_body`) in the transaction that marks the job
+running. A spreadsheet's rows are validated as they are read, so its request writes its chunks itself
+(`accept_import_stream`).
+
 An `Idempotency-Key` makes a repeated delivery return the first job: the same key with another body
 is refused (`IdempotencyKeyReused`, a 422), and while the first request with a key is still being
 stored, a second one is refused at once (`IdempotencyKeyInProgress`, a 409) rather than wait for it.
@@ -74,6 +80,27 @@ def accept_import(
     idempotency_key: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> AcceptedImport:
+    """Store the job, its webhook row and its products (as one body, split by the worker into chunks
+    of `chunk_size`). For a repeated Idempotency-Key, the first job (nothing stored)."""
+    accepted = _accept_job(
+        session, request, body_sha256=body_sha256, body_bytes=body_bytes, idempotency_key=idempotency_key,
+        headers=headers,
+    )  # fmt: skip
+    if accepted.created:
+        _store_body(session, accepted.job_id, request.products, chunk_size)
+    return accepted
+
+
+def _accept_job(
+    session: Session,
+    request: ImportRequest,
+    *,
+    body_sha256: str,
+    body_bytes: int,
+    idempotency_key: str | None,
+    headers: dict[str, str] | None,
+) -> AcceptedImport:
+    """The job and its webhook row, without its products; for a repeated key, the first job."""
     if idempotency_key is not None and not _lock_idempotency_key(session, idempotency_key):
         raise IdempotencyKeyInProgress(
             "a request with this Idempotency-Key is still being stored; retry in a moment to get its job"
@@ -123,8 +150,39 @@ def accept_import(
         )
     )
     session.flush()
-    _store_chunks(session, job_id, request.products, chunk_size)
     return AcceptedImport(job_id, JobStatus.PENDING, received, created=True)
+
+
+def _store_body(session: Session, job_id: uuid.UUID, products: list[Any], chunk_size: int) -> None:
+    # Serialized once, whole (0.5 ms for 1,000 products): no chunking, no duplicate search, no
+    # text encoding here, in the request (split_body does those in the worker). Bytes, which psycopg
+    # sends as they are (binary bytea).
+    with psycopg_connection(session).cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO job_bodies (job_id, chunk_size, body) VALUES (%s, %s, %s)",
+            (job_id, chunk_size, orjson.dumps(products)),
+        )
+
+
+def split_body(session: Session, job_id: uuid.UUID) -> int | None:
+    """The job's stored body written as its chunks, a job_chunks row per `chunk_size` products with
+    their duplicates' positions, and deleted; returns how many products it held, None when the job
+    has no body (split already, or a job whose request wrote its chunks itself).
+
+    In the caller's transaction: a crash before the commit leaves the body for the next delivery,
+    and the job row's lock (services.pipeline.jobs.begin_job) keeps a concurrent one from splitting
+    it twice.
+    """
+    with psycopg_connection(session).cursor(binary=True) as cursor:
+        stored = cursor.execute(
+            "DELETE FROM job_bodies WHERE job_id = %s RETURNING chunk_size, body", (job_id,)
+        ).fetchone()
+    if stored is None:
+        return None
+    chunk_size, body = stored
+    products = orjson.loads(body)
+    _store_chunks(session, job_id, products, chunk_size)
+    return len(products)
 
 
 def _lock_idempotency_key(session: Session, key: str) -> bool:
@@ -193,7 +251,8 @@ def accept_import_stream(
     headers: dict[str, str] | None = None,
 ) -> AcceptedImport:
     """`accept_import` for products that come one at a time (a spreadsheet's rows), in memory that
-    does not grow with them: each chunk's row is written as it fills, `total_products` at the end.
+    does not grow with them: each chunk's row is written as it fills (no body: nothing for the worker
+    to split), `total_products` at the end.
 
     The job and its webhook row are stored as `accept_import` stores them (`request` gives the
     source, options, event type and envelope; its `products` are not read), the Idempotency-Key
@@ -208,12 +267,11 @@ def accept_import_stream(
     reported as `duplicate`, as in a batch; only products that passed count (a failed one never
     hides another). Kept per product until the end: its source_id, to find duplicates.
     """
-    accepted = accept_import(
+    accepted = _accept_job(
         session,
         replace(request, products=[]),
         body_sha256=body_sha256,
         body_bytes=body_bytes,
-        chunk_size=chunk_size,
         idempotency_key=idempotency_key,
         headers=headers,
     )

@@ -188,6 +188,17 @@ def _optional_text_fields(model: type[BaseModel]) -> tuple[str, ...]:
     return tuple(name for name, info in model.model_fields.items() if info.annotation == str | None)
 
 
+_DIGIT = re.compile(r"\d")
+
+
+def may_warn(raw: dict[str, Any]) -> bool:
+    """Whether `validate_product(raw)` may give the product warnings, told without validating it: only
+    a price text with no digit can be read as "no price" (InvalidPrice.no_number needs a text with
+    no number, and any number needs a digit), so every other product has none."""
+    price = raw.get("price")
+    return isinstance(price, str) and _DIGIT.search(price) is None
+
+
 def validate_product(raw: object) -> ProductIn | list[FieldError]:
     """The validated product (its `warnings` say what was imported otherwise than sent), or every
     problem with it, one per field, in Pydantic's order, its warnings last."""

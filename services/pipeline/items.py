@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from psycopg.types.json import Jsonb
 from sqlalchemy import Row, text
@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from models import ItemStatus, stages
 from services.platform.db import psycopg_connection
+
+ProductRow = TypeVar("ProductRow")
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +148,7 @@ class ChunkWork:
         if evaluation is not None:
             self.evaluations[item.position] = evaluation
 
-    def product_of(self, item: StageItem, products: Mapping[int, Row[Any]]) -> Row[Any] | None:
+    def product_of(self, item: StageItem, products: Mapping[int, ProductRow]) -> ProductRow | None:
         """The item's product row; None, with the item failed, when it was deleted meanwhile."""
         product = products.get(item.product_id) if item.product_id is not None else None
         if product is None:

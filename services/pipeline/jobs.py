@@ -29,6 +29,7 @@ from schemas.imports import (
     MarketplaceReadiness,
     StageCounts,
 )
+from services.imports import intake
 from services.marketplaces import DEFAULT_MARKETPLACES
 
 
@@ -109,10 +110,13 @@ def _current_counts(session: Session, job_id: uuid.UUID) -> ItemCounts:
 
 
 def begin_job(session: Session, job_id: uuid.UUID) -> list[int]:
-    """Mark the job running and return the numbers of its chunks still to import.
+    """Mark the job running, split the products its webhook stored into chunks, and return the
+    numbers of its chunks still to import.
 
-    The job row is locked, so two deliveries of the same message run one after the other; the
-    chunks they both send are imported once (see product_import.import_chunk).
+    The job row is locked, so two deliveries of the same message run one after the other: the
+    second finds the body split already (in the first's transaction, with the job marked running,
+    so a crash before the commit leaves it whole); the chunks they both send are imported once (see
+    product_import.import_chunk).
     """
     job = session.execute(
         select(ImportJob).where(ImportJob.id == job_id).with_for_update()
@@ -125,6 +129,7 @@ def begin_job(session: Session, job_id: uuid.UUID) -> list[int]:
         job.status = JobStatus.RUNNING
         job.started_at = func.now()
     job.dispatched_at = func.now()
+    intake.split_body(session, job_id)
     return list(
         session.scalars(
             select(JobChunk.number)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from models import stages
 from schemas.imports import JobError
 from services.imports.envelope import ImportRequest
-from services.imports.intake import accept_import
+from services.imports.intake import accept_import, split_body
 from services.pipeline import jobs
 from services.pipeline.stages.import_ import import_chunk
 
@@ -37,6 +37,7 @@ def import_product(
     """Store the delivery as a one-product job and import it now. UnknownPricingProfile as
     accept_import raises it."""
     accepted = accept_import(session, request, body_sha256=body_sha256, body_bytes=body_bytes, chunk_size=1)
+    split_body(session, accepted.job_id)  # its one chunk, now rather than in a worker
     following = stages.next_stage(stages.IMPORT)
     result = import_chunk(session, accepted.job_id, 0, next_stage=following)
     finished = jobs.finish_if_done(session, accepted.job_id) is not None

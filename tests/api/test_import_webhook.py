@@ -1,4 +1,5 @@
-"""The webhook contract: auth, the four body shapes, limits, idempotency, storage before 202."""
+"""The webhook contract: auth, the four body shapes, limits, idempotency, storage before 202 (the
+products as one body, no chunk: the worker splits it)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import orjson
 import pytest
 from sqlalchemy import func, select, text
 
-from models import ImportJob, JobChunk, Webhook
+from models import ImportJob, JobBody, JobChunk, Webhook
+from services.pipeline import jobs
 from tests.support.factories import product
 
 SECRET = {"X-Webhook-Secret": "test-secret"}
@@ -23,6 +25,19 @@ def post(client, body, headers=None, **kwargs):
 
 def queued_messages(redis_client) -> int:
     return int(redis_client.llen("dramatiq:pipeline"))
+
+
+def stored_products(session, job_id: uuid.UUID) -> list[object]:
+    """The products the request stored for the worker (its one body); and no chunk of them yet."""
+    assert session.scalar(select(func.count()).select_from(JobChunk).where(JobChunk.job_id == job_id)) == 0
+    body = session.scalar(select(JobBody.body).where(JobBody.job_id == job_id))
+    return list(orjson.loads(body))
+
+
+def chunks(session, job_id: uuid.UUID) -> list[JobChunk]:
+    """The job's chunks once the worker has begun it (split its body)."""
+    jobs.begin_job(session, job_id)
+    return list(session.scalars(select(JobChunk).where(JobChunk.job_id == job_id).order_by(JobChunk.number)))
 
 
 class TestAuthentication:
@@ -61,8 +76,7 @@ class TestShapes:
         job = db_session.get(ImportJob, uuid.UUID(answer["job_id"]))
         assert job.source == source
         assert job.total_products == 2
-        chunk = db_session.scalar(select(JobChunk).where(JobChunk.job_id == job.id))
-        assert orjson.loads(chunk.products) == [product(1), product(2)]
+        assert stored_products(db_session, job.id) == [product(1), product(2)]
         webhook = db_session.scalar(select(Webhook).where(Webhook.import_job_id == job.id))
         assert webhook.event_type == event_type
         assert "products" not in webhook.payload
@@ -72,8 +86,9 @@ class TestShapes:
 
     def test_text_with_escapes_and_nul_is_stored_exactly(self, client, db_session):
         nasty = product(1, source_id="a\tb\\c\nd", title='C:\\dir\ttab "quoted" \\N \u00a0 zł \\u0000 \u0000')
-        job_id = post(client, [nasty]).json()["job_id"]
-        chunk = db_session.scalar(select(JobChunk).where(JobChunk.job_id == uuid.UUID(job_id)))
+        job_id = uuid.UUID(post(client, [nasty]).json()["job_id"])
+        assert stored_products(db_session, job_id) == [nasty]
+        (chunk,) = chunks(db_session, job_id)
         assert orjson.loads(chunk.products) == [nasty]
 
     def test_single_product_object(self, client, db_session):
@@ -146,7 +161,7 @@ class TestIdempotency:
         assert first.json()["job_id"] == second.json()["job_id"]
         assert second.json()["created"] is False
         assert db_session.scalar(select(func.count()).select_from(ImportJob)) == 1
-        assert db_session.scalar(select(func.count()).select_from(JobChunk)) == 1
+        assert db_session.scalar(select(func.count()).select_from(JobBody)) == 1
         assert queued_messages(redis_client) == 1
 
     def test_same_key_with_another_body_is_422(self, client):
@@ -208,10 +223,13 @@ class TestIdempotency:
 
 
 class TestDuplicatesInOneBatch:
-    def test_earlier_occurrences_are_marked_duplicate(self, client, db_session):
+    def test_earlier_occurrences_are_marked_duplicate_when_the_worker_splits_the_batch(
+        self, client, db_session
+    ):
         body = [product(1, title="old"), product(2), product(1, title="new")]
-        job_id = post(client, body).json()["job_id"]
-        chunk = db_session.scalar(select(JobChunk).where(JobChunk.job_id == uuid.UUID(job_id)))
+        job_id = uuid.UUID(post(client, body).json()["job_id"])
+        assert stored_products(db_session, job_id) == body  # the request looked for none
+        (chunk,) = chunks(db_session, job_id)
         assert chunk.duplicates == [0]
 
 
@@ -230,8 +248,7 @@ class TestRedisDown:
         assert response.status_code == 202
         job = db_session.get(ImportJob, uuid.UUID(response.json()["job_id"]))
         assert job.status == "pending"
-        chunk = db_session.scalar(select(JobChunk).where(JobChunk.job_id == job.id))
-        assert chunk.size == 2
+        assert len(stored_products(db_session, job.id)) == 2
 
 
 class TestJobStatus:

@@ -22,13 +22,14 @@ _SLOW = float(os.environ.get("FAULT_SLOW_NORMALIZE_SECONDS") or 0)
 _CRASH_ON = os.environ.get("FAULT_CRASH_ON_TITLE")
 
 if _SLOW:
-    _normalize_chunk = getattr(stage_actors, "normalize_products")  # noqa: B009 - patched below
+    _run = getattr(stage_actors, "_run")  # noqa: B009 - patched below
 
-    def _slow_normalize_chunk(*args: Any, **kwargs: Any) -> Any:
-        time.sleep(_SLOW)
-        return _normalize_chunk(*args, **kwargs)
+    def _slow_run(stage: str, *args: Any) -> Any:
+        if stage == "normalize":
+            time.sleep(_SLOW)
+        return _run(stage, *args)
 
-    setattr(stage_actors, "normalize_products", _slow_normalize_chunk)  # noqa: B010
+    setattr(stage_actors, "_run", _slow_run)  # noqa: B010
 
 if _CRASH_ON:
     _normalize_product = getattr(normalize_stage, "normalize_product")  # noqa: B009

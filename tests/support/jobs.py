@@ -13,8 +13,9 @@ from tests.support.pipeline import run_pipeline
 
 
 def new_job(session, products: list[Any], *, source: str = "allegro", chunk_size: int = 500, **options: Any):
-    """A job accepted as the webhook accepts one (its chunks stored, nothing imported yet); `options` are
-    the envelope's ImportOptions (marketplaces, pricing_profile...). Returns the job's id."""
+    """A job accepted as the webhook accepts one (its products stored as one body, split into chunks of
+    `chunk_size` when the job begins; nothing imported yet); `options` are the envelope's ImportOptions
+    (marketplaces, pricing_profile...). Returns the job's id."""
     request = ImportRequest(source=source, products=products, options=ImportOptions(**options))
     accepted = accept_import(
         session, request, body_sha256=uuid.uuid4().hex * 2, body_bytes=1, chunk_size=chunk_size

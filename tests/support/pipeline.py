@@ -14,11 +14,11 @@ from services.ai import Copywriter
 from services.marketplaces import DEFAULT_MARKETPLACES, marketplace_languages
 from services.normalize.language import detector_for
 from services.pipeline import jobs
+from services.pipeline.stages import chain, optimize, publish
 from services.pipeline.stages import import_ as product_import
-from services.pipeline.stages import optimize, publish
-from services.pipeline.stages.normalize import normalize_chunk
-from services.pipeline.stages.price import price_chunk
-from services.pipeline.stages.score import score_chunk
+from services.pipeline.stages.normalize import normalize_chunk, normalize_step
+from services.pipeline.stages.price import price_step
+from services.pipeline.stages.score import score_step
 from services.platform.settings import get_settings
 from services.pricing import ExchangeRates
 from services.publishing.clients.registry import Availability
@@ -64,13 +64,37 @@ def run_stages(
     default_quantity: int | None = None,
 ) -> None:
     """Normalize, optimize (with a copywriter, when the job does), price, score and (when the job asks,
-    with the clients of `availability`) publish every chunk of an imported job."""
+    with the clients of `availability`) publish every chunk of an imported job, the stages that run
+    back to back in one worker message run so here too."""
     plan = jobs.job_plan(session, job_id)
     reason = optimize.copy_mode_reason(plan.optimize, copywriter is not None)
     numbers = list(session.scalars(select(JobChunk.number).where(JobChunk.job_id == job_id)))
+    optimizing = reason is None
+    rules = rule_store.enabled_rules(session)
+    steps = {
+        stages.NORMALIZE: normalize_step(marketplaces=plan.marketplaces, deterministic_reason=reason),
+        stages.PRICE: price_step(
+            job_id=job_id, marketplaces=plan.marketplaces, profile_name=plan.pricing_profile, rates=rates,
+            **price_settings(),
+        ),
+        stages.SCORE: score_step(
+            marketplaces=plan.marketplaces, rules=rules, weights=DEFAULT_WEIGHTS, rates=rates,
+            detector=DETECTOR, languages=copy.languages, copy_required=plan.optimize is True,
+            source_currencies=price_settings()["source_currencies"],
+        ),
+    }  # fmt: skip
+
+    def run_from(stage: str, number: int) -> None:
+        """The stages a worker's message runs back to back from `stage` (chain.stages_run_from)."""
+        run = chain.stages_run_from(stage, optimize=optimizing)
+        chain.run_steps(
+            session, job_id, number, [steps[s] for s in run], marketplaces=plan.marketplaces,
+            optimize=optimizing, publish=plan.publishes,
+        )  # fmt: skip
+
     for number in numbers:
-        normalize_chunk(session, job_id, number, marketplaces=plan.marketplaces, deterministic_reason=reason)
-        more = reason is None
+        run_from(stages.NORMALIZE, number)
+        more = optimizing
         while more:
             todo = optimize.plan_slice(
                 session, job_id, number, marketplaces=plan.marketplaces, copy=copy, max_products=max_products
@@ -78,21 +102,9 @@ def run_stages(
             written = optimize.write_copies(todo, copywriter, batch_size=batch_size)
             optimize.store_slice(session, job_id, number, todo, written)
             more = todo.more
-        price_chunk(
-            session,
-            job_id,
-            number,
-            marketplaces=plan.marketplaces,
-            profile_name=plan.pricing_profile,
-            rates=rates,
-            **price_settings(),
-        )
-        score_chunk(
-            session, job_id, number, marketplaces=plan.marketplaces, rules=rule_store.enabled_rules(session),
-            weights=DEFAULT_WEIGHTS, rates=rates, detector=DETECTOR, languages=copy.languages,
-            source_currencies=price_settings()["source_currencies"],
-            copy_required=plan.optimize is True, publish=plan.publishes,
-        )  # fmt: skip
+        # What waits at a later stage still (the test ran a stage alone, or the job optimized) goes on.
+        run_from(stages.PRICE, number)
+        run_from(stages.SCORE, number)
         if plan.publishes:
             to_publish = publish.plan_publish(
                 session, job_id, number, marketplaces=plan.marketplaces, preview=plan.publish == "preview",

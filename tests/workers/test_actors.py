@@ -19,7 +19,7 @@ import pytest
 from dramatiq import Worker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage
-from sqlalchemy import Engine, create_engine, select, text, update
+from sqlalchemy import Engine, create_engine, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 from structlog.testing import capture_logs
 
@@ -173,27 +173,87 @@ def test_the_same_message_twice_leaves_the_same_rows(sessions, broker, worker):
         assert len(session.scalars(select(Listing)).all()) == 3 * len(MARKETPLACES)
 
 
+def test_import_job_splits_the_batch_once_and_a_delivery_that_dies_before_its_commit_loses_nothing(
+    sessions, broker, worker, monkeypatch
+):
+    """The webhook stored the products as one body: import_job splits it into chunks in its
+    transaction. A first delivery dies after splitting, before its commit; the retry finds the body
+    whole, and a late redelivery finds nothing more to split."""
+    job_id = accept(sessions, [product(n) for n in range(5)], chunk_size=2)
+    real_waiting = jobs.waiting_stage_chunks
+    deliveries: list[str] = []
+
+    def dies_once(session: Session, job: uuid.UUID) -> list[tuple[str, int]]:
+        deliveries.append(str(job))
+        if len(deliveries) == 1:
+            raise RuntimeError("the worker died")
+        return real_waiting(session, job)
+
+    monkeypatch.setattr(jobs, "waiting_stage_chunks", dies_once)
+
+    run(broker, worker, messages.import_job(job_id), fail_fast=False)
+    run(broker, worker, messages.import_job(job_id))  # a redelivery, or the sweeper's
+
+    assert len(deliveries) == 3
+    job = view(sessions, job_id)
+    assert (job.status, job.processed_products, job.outcomes) == ("completed", 5, {"created": 5})
+    with sessions() as session:
+        split = session.execute(
+            text("SELECT number, first_position, size FROM job_chunks WHERE job_id = :id ORDER BY number"),
+            {"id": job_id},
+        ).all()
+        assert [tuple(row) for row in split] == [(0, 0, 2), (1, 2, 2), (2, 4, 1)]
+        assert session.scalar(text("SELECT count(*) FROM job_bodies")) == 0
+
+
 def test_a_stage_with_nothing_waiting_sends_the_stage_its_chunk_waits_at(
     sessions, broker, worker, monkeypatch
 ):
-    """Price's message was lost: a late normalize message finds nothing to do and sends price again."""
+    """Normalize's message was lost: a late import message finds nothing to do and sends normalize again."""
     job_id = accept(sessions, [product(n) for n in range(2)])
-    with monkeypatch.context() as lose_price:
+    with monkeypatch.context() as lose_normalize:
 
-        def send_all_but_price(session: Session, stage: str, job: str, number: int) -> None:
-            if stage != stages.PRICE:
+        def send_all_but_normalize(session: Session, stage: str, job: str, number: int) -> None:
+            if stage != stages.NORMALIZE:
                 messages.send_stage(session, stage, job, number)
 
-        lose_price.setattr(stage_actors, "send_stage", send_all_but_price)
+        lose_normalize.setattr(import_stage, "send_stage", send_all_but_normalize)
         run(broker, worker, messages.import_job(job_id))
     assert view(sessions, job_id).status == "running"
-    assert {item.stage for item in items(sessions, job_id).values()} == {stages.PRICE}
+    assert {item.stage for item in items(sessions, job_id).values()} == {stages.NORMALIZE}
 
     with capture_logs() as logs:
-        run(broker, worker, messages.stage_chunk(stages.NORMALIZE, job_id, 0))
+        run(broker, worker, messages.import_chunk(job_id, 0))
 
-    assert "normalize.resent_later_stages" in [entry["event"] for entry in logs]
+    assert "import.resent_later_stages" in [entry["event"] for entry in logs]
     assert view(sessions, job_id).status == "completed"
+
+
+def test_one_message_takes_a_chunk_from_normalize_past_score(sessions, broker, worker, monkeypatch):
+    """A job without AI copy: normalize, price and score run back to back in normalize's message, one
+    write each; the items' stages are recorded all the same (past score: done)."""
+    sent: list[str] = []
+
+    def record(session: Session, stage: str, job: str, number: int) -> None:
+        sent.append(stage)
+        messages.send_stage(session, stage, job, number)
+
+    monkeypatch.setattr(stage_actors, "send_stage", record)
+    job_id = accept(sessions, [product(n) for n in range(3)])
+    run(broker, worker, messages.import_job(job_id))
+
+    assert sent == []  # nothing after normalize: price and score ran in its message
+    job = view(sessions, job_id)
+    assert job.status == "completed"
+    assert all(counts.done == 3 for stage, counts in job.stages.items() if stage != stages.OPTIMIZE)
+    with sessions() as session:
+        scored = session.scalar(
+            select(func.count())
+            .select_from(Listing)
+            .join(JobItem, (JobItem.product_id == Listing.product_id) & (JobItem.job_id == uuid.UUID(job_id)))
+            .where(Listing.price_status.is_not(None), Listing.quality_score.is_not(None))
+        )
+    assert scored == 3 * len(MARKETPLACES)
 
 
 def test_a_chunk_stopped_before_is_worked_one_product_at_a_time(sessions, broker, worker):
@@ -229,11 +289,14 @@ def test_a_chunk_stopped_before_is_worked_one_product_at_a_time(sessions, broker
 def test_a_stage_that_keeps_failing_gives_up_on_its_chunk_and_the_job_ends(
     sessions, broker, worker, monkeypatch
 ):
+    """Pricing raises for the whole chunk (not one product): nothing of the run is written, so the
+    items fail where they stand, at normalize (whose message runs price), with the reason."""
+
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("pricing is down")
 
-    monkeypatch.setattr(stage_actors, "price_products", broken)
-    monkeypatch.setitem(stage_actors.price_chunk.options, "max_retries", 1)
+    monkeypatch.setattr(stage_actors, "price_step", broken)
+    monkeypatch.setitem(stage_actors.normalize_chunk.options, "max_retries", 1)
     job_id = accept(sessions, [product(n) for n in range(2)])
 
     run(broker, worker, messages.import_job(job_id), fail_fast=False)
@@ -241,9 +304,10 @@ def test_a_stage_that_keeps_failing_gives_up_on_its_chunk_and_the_job_ends(
     job = view(sessions, job_id)
     assert job.status == "completed_with_errors"
     assert job.failed_products == 2
-    assert job.stages["price"].model_dump() == {"done": 0, "failed": 2}
+    assert job.stages["normalize"].model_dump() == {"done": 0, "failed": 2}
+    assert job.stages["price"].model_dump() == {"done": 0, "failed": 0}
     assert {e.error for e in job.errors} == {
-        "price failed after 1 attempts (RuntimeError); see the worker's log"
+        "normalize failed after 1 attempts (RuntimeError); see the worker's log"
     }
 
 

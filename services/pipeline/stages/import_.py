@@ -1,10 +1,13 @@
 """The import stage: validate a chunk of received products and upsert them in bulk.
 
-One read of the chunk, pure validation per product, one bulk upsert of the products, one COPY of the
-chunk's items. A product that fails validation fails alone, with its fields and reasons; one imported
-otherwise than sent (an unreadable price) passes, its warnings kept on its item for the job's errors.
-Safe to run twice: a chunk is imported only while pending, under a row lock that a concurrent
-duplicate of the same message skips, and marked done in the same transaction.
+One read of the chunk, one read of its products already stored (their hashes), pure validation per
+new or changed product, one bulk upsert of those, one COPY of the chunk's items. A product sent again
+exactly as stored (both hashes equal) is `unchanged` without being validated or written again: a
+re-import of a catalogue costs little more than hashing it. A product that fails validation fails
+alone, with its fields and reasons; one imported otherwise than sent (an unreadable price) passes,
+its warnings kept on its item for the job's errors. Safe to run twice: a chunk is imported only while
+pending, under a row lock that a concurrent duplicate of the same message skips, and marked done in
+the same transaction.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from sqlalchemy.orm import Session
 from models import ChunkStatus, ItemOutcome, ItemStatus, stages
 from services.imports.envelope import without_nul
 from services.imports.intake import source_key
-from services.imports.product import ProductIn, validate_product
+from services.imports.product import ProductIn, may_warn, validate_product
 from services.platform.db import psycopg_connection
 
 # Columns written by the import, in the order of the upsert's VALUES.
@@ -82,9 +85,15 @@ def content_hashes(raw: dict[str, Any]) -> tuple[str, str]:
 
 
 def prepare_product(
-    raw: dict[str, Any], product: ProductIn, *, source: str, job_id: uuid.UUID
+    raw: dict[str, Any],
+    product: ProductIn,
+    *,
+    source: str,
+    job_id: uuid.UUID,
+    hashes: tuple[str, str] | None = None,
 ) -> PreparedProduct:
-    content_hash, offer_hash = content_hashes(raw)
+    """`hashes`: content_hashes(raw), when the caller has them already."""
+    content_hash, offer_hash = hashes or content_hashes(raw)
     competitors = [c.model_dump(mode="json") for c in product.competitors]
     return PreparedProduct(
         product.source_id,
@@ -131,21 +140,33 @@ def import_chunk(
         products = without_nul(products)
 
     items: list[tuple[Any, ...]] = []  # (position, source_id, stage, status, product_id, outcome, errors)
-    # (position, product, warnings: what was imported otherwise than sent, e.g. an unreadable price)
-    valid: list[tuple[int, PreparedProduct, Any]] = []
+    # (position, raw product, its source key): the chunk's products but its duplicates
+    candidates: list[tuple[int, Any, str | None]] = []
     duplicate_positions = set(duplicates)
     for position, raw in enumerate(products, start=first_position):
         key = source_key(raw)
         if position in duplicate_positions:
             items.append((position, key, stages.IMPORT, ItemStatus.DONE, None, ItemOutcome.DUPLICATE, None))
             result.outcomes[ItemOutcome.DUPLICATE] += 1
+        else:
+            candidates.append((position, raw, key))
+
+    known = _stored_hashes(session, source, [key for _, _, key in candidates if key is not None])
+    # (position, source_id, product id, outcome, warnings) of the products that pass
+    imported: list[tuple[int, str, int, str, Any]] = []
+    # (position, product, warnings: what was imported otherwise than sent, e.g. an unreadable price)
+    valid: list[tuple[int, PreparedProduct, Any]] = []
+    for position, raw, key in candidates:
+        hashes = content_hashes(raw) if key is not None else None  # a key: a dict with a usable id
+        if key is not None and (product_id := _unchanged_id(known.get(key), raw, hashes)) is not None:
+            imported.append((position, key, product_id, ItemOutcome.UNCHANGED, None))
             continue
         checked = validate_product(raw)
         if isinstance(checked, ProductIn):
             warnings = [
                 {"field": w.field, "error": w.error, "stage": stages.IMPORT} for w in checked.warnings
             ]
-            prepared = prepare_product(raw, checked, source=source, job_id=job_id)
+            prepared = prepare_product(raw, checked, source=source, job_id=job_id, hashes=hashes)
             valid.append((position, prepared, Jsonb(warnings) if warnings else None))
         else:
             errors = Jsonb([{"field": e.field, "error": e.error} for e in checked])
@@ -153,13 +174,15 @@ def import_chunk(
             result.failed_source_ids.append(key)
 
     written = _upsert_products(session, source, [prepared for _, prepared, _ in valid])
+    for position, prepared, warnings in valid:
+        product_id, outcome = written[prepared.source_id]
+        imported.append((position, prepared.source_id, product_id, outcome, warnings))
     # Imported items move on to the next stage (or are done); failed ones stay at the import.
     stage, status = (
         (stages.IMPORT, ItemStatus.DONE) if next_stage is None else (next_stage, ItemStatus.PENDING)
     )
-    for position, prepared, warnings in valid:
-        product_id, outcome = written[prepared.source_id]
-        items.append((position, prepared.source_id, stage, status, product_id, outcome, warnings))
+    for position, source_id, product_id, outcome, warnings in sorted(imported):
+        items.append((position, source_id, stage, status, product_id, outcome, warnings))
         result.product_ids.append(product_id)
         result.outcomes[outcome] += 1
 
@@ -180,9 +203,39 @@ def import_chunk(
         ),
         {"done": ChunkStatus.DONE, "job_id": job_id, "number": number},
     )
-    result.imported = len(valid)
-    result.failed = len(products) - len(valid) - len(duplicate_positions)
+    result.imported = len(imported)
+    result.failed = len(products) - len(imported) - len(duplicate_positions)
     return result
+
+
+def _unchanged_id(
+    stored: tuple[int, str, str] | None, raw: dict[str, Any], hashes: tuple[str, str] | None
+) -> int | None:
+    """The id of the stored product when `raw` is it sent again unchanged, else None.
+
+    Both hashes equal: the row was written from this same raw product (the hashes are of the product
+    as sent), which passed validation then and was stored as validated; validating and merging it
+    again would give the same row, which the merge's WHERE would leave untouched. So it is neither
+    (a validation rule made stricter since applies to it when it next changes). Unless it may have
+    warnings (may_warn: a price text with no digit), which its item must report again: that rare
+    product takes the whole way, and the merge finds it unchanged.
+    """
+    if stored is None or stored[1:] != hashes or may_warn(raw):
+        return None
+    return stored[0]
+
+
+def _stored_hashes(session: Session, source: str, keys: list[str]) -> dict[str, tuple[int, str, str]]:
+    """source_id -> (id, content_hash, offer_hash) of the products stored under these source ids."""
+    if not keys:
+        return {}
+    with psycopg_connection(session).cursor() as cursor:
+        cursor.execute(
+            "SELECT source_id, id, content_hash, offer_hash FROM products"
+            " WHERE source_platform = %s AND source_id = ANY(%s)",
+            (source, keys),
+        )
+        return {source_id: (product_id, content, offer) for source_id, product_id, content, offer in cursor}
 
 
 def _upsert_products(

@@ -1,9 +1,9 @@
 """The normalize stage over one chunk: clean titles, extracted fields, a compliant title per marketplace.
 
-Reads the chunk's products in one query, runs services.normalize.normalize_product on each whose
-normalize key changed (or that lacks a title for a requested marketplace), and writes the products'
-normalized columns and the listings' deterministic copy (fitted title, cleaned description) in two
-bulk statements.
+Runs services.normalize.normalize_product on each product of the chunk whose normalize key changed
+(or that lacks a title for a requested marketplace): the products' normalized columns and the
+listings' deterministic copy (fitted title, cleaned description), written with the run's other
+stages (services.pipeline.stages.chain).
 
 A job that optimizes sends its items on to the optimize stage, which replaces the copy with the
 model's. One that does not (`deterministic_reason`: no Groq key, or `optimize: false`) goes on to
@@ -21,38 +21,99 @@ import orjson
 import structlog
 from sqlalchemy.orm import Session
 
-from models import ProductStatus, stages
+from models import stages
 from services.imports.product import ProductIn
-from services.normalize import normalize_product
+from services.normalize import NormalizedProduct, normalize_product
 from services.normalize.extract import KNOWN_BRANDS
-from services.pipeline.bulk import copy_rows
-from services.pipeline.items import (
-    ChunkWork,
-    ItemError,
-    StageResult,
-    claim_items,
-    product_ids,
-    read_listings,
-    read_products,
-)
+from services.pipeline.items import ChunkWork, ItemError, StageResult
 from services.pipeline.keys import brands_fingerprint, normalize_key
-from services.platform.db import psycopg_connection
+from services.pipeline.stages.chain import ChunkRows, Record, Step, run_steps
 
 log = structlog.get_logger(__name__)
 
-_PRODUCTS_TABLE = "stage_normalized_products"
-_PRODUCTS_COLUMNS = (
-    ("id", "bigint"), ("normalized_title", "text"), ("normalized_brand", "text"), ("model", "text"),
-    ("category_path", "text"), ("specifications", "jsonb"), ("normalized", "jsonb"),
-    ("normalize_key", "text"),
-)  # fmt: skip
-_LISTINGS_TABLE = "stage_normalized_listings"
-_LISTINGS_COLUMNS = (
-    ("product_id", "bigint"), ("marketplace", "text"), ("title", "text"), ("description_html", "text"),
-    ("normalize_key", "text"), ("ai_status", "text"), ("ai_reason", "text"),
-)  # fmt: skip
 DETERMINISTIC = "deterministic"
 NOT_OPTIMIZED_YET = "waiting for the optimize stage"
+LIGHT = ("content_hash", "normalize_key", "category")
+HEAVY = ("source_id", "title", "description", "brand", "ean", "images", "attributes")
+LISTING_COLUMNS = ("normalize_key", "ai_status", "ai_reason")
+
+
+def normalize_step(
+    *, marketplaces: Sequence[str], deterministic_reason: str | None, brands: Mapping[str, str] = KNOWN_BRANDS
+) -> Step:
+    """The normalize stage as a step of a run (services.pipeline.stages.chain).
+
+    `deterministic_reason`: why this job keeps the deterministic copy; None when it optimizes.
+    `brands`: the brands a title may name (the seller's EXTRA_BRANDS with the built-in ones)."""
+    return Step(
+        stages.NORMALIZE,
+        LIGHT,
+        HEAVY,
+        LISTING_COLUMNS,
+        lambda session: _Normalize(marketplaces, deterministic_reason, brands),
+    )
+
+
+class _Normalize:
+    def __init__(
+        self, marketplaces: Sequence[str], deterministic_reason: str | None, brands: Mapping[str, str]
+    ) -> None:
+        self.marketplaces, self.deterministic_reason, self.brands = marketplaces, deterministic_reason, brands
+        self.brands_key = brands_fingerprint(brands)
+        self.optimize = deterministic_reason is None
+        self.copy_mode = (DETERMINISTIC, deterministic_reason)
+
+    def key(self, product: Record) -> str:
+        return normalize_key(product.content_hash, self.brands_key)
+
+    def stale(self, product: Record, rows: ChunkRows) -> bool:
+        key = self.key(product)
+        return product.normalize_key != key or not all(
+            (listing := rows.listing(product.id, m)) is not None
+            and listing.normalize_key == key
+            and (self.optimize or (listing.ai_status, listing.ai_reason) == self.copy_mode)
+            for m in self.marketplaces
+        )
+
+    def work(self, work: ChunkWork, rows: ChunkRows) -> None:
+        for item in work.items:
+            if (product := work.product_of(item, rows.products)) is None:
+                continue
+            if not self.stale(product, rows):
+                work.passes(item, skipped=True)
+                continue
+            try:
+                normalized = normalize_product(product_in(product), self.marketplaces, brands=self.brands)
+            except Exception as error:  # one product's bug must not fail its chunk
+                log.exception("normalize.product_failed", product_id=product.id)
+                work.fails(item, [ItemError("product", f"normalize failed ({type(error).__name__})")])
+                continue
+            reason = self.deterministic_reason or NOT_OPTIMIZED_YET
+            _apply(rows, product, normalized, self.key(product), reason)
+            work.passes(item)
+
+
+def _apply(rows: ChunkRows, product: Record, normalized: NormalizedProduct, key: str, reason: str) -> None:
+    """The normalized columns on the product, the deterministic copy on its listings (as written)."""
+    text = normalized.to_json_text()
+    product.__dict__.update(
+        normalize_key=key,
+        normalized_title=normalized.title,
+        normalized_brand=normalized.brand,
+        model=normalized.model,
+        category_path=" > ".join(normalized.category_path) if normalized.category_path else None,
+        specifications=orjson.dumps(normalized.specifications, default=str).decode(),
+        normalized_text=text,
+        normalized=orjson.loads(text),  # as the next stage would read it from the column
+    )
+    rows.normalized.add(product.id)
+    description = normalized.description.html or None
+    for marketplace, title in normalized.marketplace_titles.items():
+        rows.write_listing(
+            stages.NORMALIZE, product.id, marketplace, normalize_key=key, title=title,
+            description_html=description, ai_status=DETERMINISTIC, ai_reason=reason,
+            ai_grounding=None, ai_key=None,
+        )  # fmt: skip
 
 
 def normalize_chunk(
@@ -65,59 +126,12 @@ def normalize_chunk(
     brands: Mapping[str, str] = KNOWN_BRANDS,
     only: Sequence[int] | None = None,
 ) -> StageResult:
-    """`deterministic_reason`: why this job keeps the deterministic copy; None when it optimizes.
-    `brands`: the brands a title may name (the seller's EXTRA_BRANDS with the built-in ones)."""
-    brands_key = brands_fingerprint(brands)
+    """The normalize stage alone on chunk `number` (see normalize_step)."""
+    step = normalize_step(marketplaces=marketplaces, deterministic_reason=deterministic_reason, brands=brands)
     optimize = deterministic_reason is None
-    items = claim_items(session, job_id, number, stages.NORMALIZE, only=only)
-    work = ChunkWork(stages.NORMALIZE, items, optimize=optimize)
-    if not items:
-        return work.result
-    ids = product_ids(items)
-    products = read_products(
-        session,
-        "source_id, title, description, brand, category, ean, images, attributes,"
-        " content_hash, normalize_key",
-        ids,
-    )
-    titled = read_listings(session, "normalize_key, ai_status, ai_reason", ids, marketplaces)
-
-    product_rows: list[tuple[Any, ...]] = []
-    listing_rows: list[tuple[Any, ...]] = []
-    for item in items:
-        if (product := work.product_of(item, products)) is None:
-            continue
-        key = normalize_key(product.content_hash, brands_key)
-        if product.normalize_key == key and all(
-            (listing := titled.get((product.id, m))) is not None
-            and listing.normalize_key == key
-            and (optimize or (listing.ai_status, listing.ai_reason) == (DETERMINISTIC, deterministic_reason))
-            for m in marketplaces
-        ):
-            work.passes(item, skipped=True)
-            continue
-        try:
-            normalized = normalize_product(product_in(product), marketplaces, brands=brands)
-        except Exception as error:  # one product's bug must not fail its chunk
-            log.exception("normalize.product_failed", product_id=product.id)
-            work.fails(item, [ItemError("product", f"normalize failed ({type(error).__name__})")])
-            continue
-        category = " > ".join(normalized.category_path) if normalized.category_path else None
-        specifications = orjson.dumps(normalized.specifications, default=str).decode()
-        product_rows.append(
-            (product.id, normalized.title, normalized.brand, normalized.model, category, specifications,
-             normalized.to_json_text(), key)
-        )  # fmt: skip
-        description = normalized.description.html or None
-        reason = deterministic_reason or NOT_OPTIMIZED_YET
-        listing_rows.extend(
-            (product.id, marketplace, title, description, key, DETERMINISTIC, reason)
-            for marketplace, title in normalized.marketplace_titles.items()
-        )
-        work.passes(item)
-
-    _write(session, product_rows, listing_rows)
-    return work.finish(session, job_id)
+    return run_steps(
+        session, job_id, number, [step], marketplaces=marketplaces, optimize=optimize, only=only
+    )[stages.NORMALIZE]
 
 
 def product_in(row: Any) -> ProductIn:
@@ -128,32 +142,3 @@ def product_in(row: Any) -> ProductIn:
         category=row.category, ean=row.ean, images=row.images, attributes=row.attributes,
         source_url=None, price=None, currency=None, stock=None, cost=None, competitors=[],
     )  # fmt: skip
-
-
-def _write(
-    session: Session, product_rows: list[tuple[Any, ...]], listing_rows: list[tuple[Any, ...]]
-) -> None:
-    if not product_rows:
-        return
-    with psycopg_connection(session).cursor() as cursor:
-        copy_rows(cursor, _PRODUCTS_TABLE, _PRODUCTS_COLUMNS, product_rows)
-        cursor.execute(
-            f"UPDATE products p SET normalized_title = s.normalized_title,"  # noqa: S608 - constants
-            f" normalized_brand = s.normalized_brand, model = s.model, category_path = s.category_path,"
-            f" specifications = s.specifications, normalized = s.normalized,"
-            f" normalize_key = s.normalize_key, status = %s, updated_at = now()"
-            f" FROM {_PRODUCTS_TABLE} s WHERE p.id = s.id",
-            (ProductStatus.NORMALIZED,),
-        )
-        copy_rows(cursor, _LISTINGS_TABLE, _LISTINGS_COLUMNS, listing_rows)
-        names = ", ".join(name for name, _ in _LISTINGS_COLUMNS)
-        # The model's copy and what it cost go with the content they were written for.
-        cursor.execute(
-            f"INSERT INTO product_listings ({names}) SELECT {names} FROM {_LISTINGS_TABLE}"  # noqa: S608
-            f" ORDER BY product_id, marketplace"
-            f" ON CONFLICT (product_id, marketplace) DO UPDATE SET title = EXCLUDED.title,"
-            f" description_html = EXCLUDED.description_html, normalize_key = EXCLUDED.normalize_key,"
-            f" ai_status = EXCLUDED.ai_status, ai_reason = EXCLUDED.ai_reason, ai_grounding = NULL,"
-            f" ai_model = NULL, ai_prompt_version = NULL, ai_prompt_tokens = NULL,"
-            f" ai_completion_tokens = NULL, ai_key = NULL, updated_at = now()"
-        )

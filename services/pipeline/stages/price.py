@@ -30,18 +30,10 @@ from sqlalchemy.orm import Session
 
 from models import stages
 from services.marketplaces import resolve_marketplace, rules_for
-from services.pipeline.bulk import copy_rows, json_text
-from services.pipeline.items import (
-    ChunkWork,
-    ItemError,
-    StageResult,
-    claim_items,
-    product_ids,
-    read_listings,
-    read_products,
-)
+from services.pipeline.bulk import json_text
+from services.pipeline.items import ChunkWork, ItemError, StageResult
 from services.pipeline.keys import price_key, rates_fingerprint
-from services.platform.db import psycopg_connection
+from services.pipeline.stages.chain import ChunkRows, Record, Step, run_steps
 from services.pricing import (
     CompetitorOffer,
     ExchangeRates,
@@ -50,6 +42,7 @@ from services.pricing import (
     PriceInput,
     PricingProfile,
     UnknownCurrency,
+    VatRate,
     in_currency,
     price_per_fee,
     product_vat_rates,
@@ -64,19 +57,6 @@ from services.pricing.store import (
 )
 
 log = structlog.get_logger(__name__)
-
-_LISTINGS_TABLE = "stage_priced_listings"
-_LISTINGS_COLUMNS = (
-    ("product_id", "bigint"), ("marketplace", "text"), ("price", "numeric"), ("currency", "text"),
-    ("price_status", "text"), ("proposed_price", "numeric"), ("price_key", "text"), ("floor", "numeric"),
-    ("vat_percent", "numeric"), ("fee_percent", "numeric"),
-)  # fmt: skip
-_HISTORY_TABLE = "stage_price_history"
-_HISTORY_COLUMNS = (
-    ("product_id", "bigint"), ("marketplace", "text"), ("job_id", "uuid"), ("price", "numeric"),
-    ("currency", "text"), ("status", "text"), ("applied", "boolean"), ("outliers", "smallint"),
-    ("competitors", "jsonb"), ("decision", "jsonb"),
-)  # fmt: skip
 
 
 class _MarketplacePricing:
@@ -98,6 +78,59 @@ class _MarketplacePricing:
             self.problem = f"no exchange rate from {profile.currency} to {rules.currency} for {rules.name}"
 
 
+LIGHT = ("price", "currency", "cost", "offer_hash", "source_platform", "category", "category_path")
+HEAVY = ("competitors",)
+LISTING_COLUMNS = ("price", "currency", "price_key")
+
+
+def price_step(
+    *,
+    job_id: uuid.UUID,
+    marketplaces: Sequence[str],
+    profile_name: str | None,
+    rates: ExchangeRates,
+    vat_rates: Mapping[str, Decimal],
+    source_currencies: Mapping[str, str],
+    max_rates_age_days: int | None = None,
+    today: date | None = None,
+) -> Step:
+    """The price stage as a step of a run (services.pipeline.stages.chain).
+
+    `vat_rates` (country → percent, VAT_RATES) and `source_currencies` (source → currency of bare
+    numbers, SOURCE_CURRENCIES) are the configuration's. A decision that converted with rates more
+    than `max_rates_age_days` older than `today` says so in its steps (the job goes on: old rates
+    are a warning, not an error). The job's pricing profile (or the default) is read once per chunk."""
+
+    def start(session: Session) -> _ChunkPricing | _NoProfile:
+        try:
+            profile_row = find_profile(session, profile_name)
+        except ProfileNotFound:
+            return _NoProfile(profile_name)
+        profile = profile_from_row(profile_row)
+        settings_key = _settings_fingerprint(vat_rates, source_currencies)
+        return _ChunkPricing(
+            job_id, profile, _key(profile_fingerprint(profile_row), settings_key), rates,
+            [_MarketplacePricing(m, profile_row, profile, rates) for m in marketplaces],
+            vat_rates, source_currencies, max_rates_age_days, today,
+        )  # fmt: skip
+
+    return Step(stages.PRICE, LIGHT, HEAVY, LISTING_COLUMNS, start)
+
+
+class _NoProfile:
+    """The job names a pricing profile that is not stored (deleted since the job was accepted)."""
+
+    def __init__(self, name: str | None) -> None:
+        self.error = ItemError("options.pricing_profile", f"no pricing profile named {name!r}")
+
+    def stale(self, product: Record, rows: ChunkRows) -> bool:
+        return False
+
+    def work(self, work: ChunkWork, rows: ChunkRows) -> None:
+        for item in work.items:
+            work.fails(item, [self.error])
+
+
 def price_chunk(
     session: Session,
     job_id: uuid.UUID,
@@ -112,52 +145,82 @@ def price_chunk(
     max_rates_age_days: int | None = None,
     today: date | None = None,
 ) -> StageResult:
-    """`vat_rates` (country → percent, VAT_RATES) and `source_currencies` (source → currency of bare
-    numbers, SOURCE_CURRENCIES) are the configuration's. A decision that converted
-    with rates more than `max_rates_age_days` older than `today` says so in its steps (the job goes
-    on: old rates are a warning, not an error)."""
-    items = claim_items(session, job_id, number, stages.PRICE, only=only)
-    work = ChunkWork(stages.PRICE, items)
-    if not items:
-        return work.result
-    try:
-        profile_row = find_profile(session, profile_name)
-    except ProfileNotFound:
-        error = ItemError("options.pricing_profile", f"no pricing profile named {profile_name!r}")
-        for item in items:
-            work.fails(item, [error])
-        return work.finish(session, job_id)
-    profile = profile_from_row(profile_row)
-    profile_key = _key(profile_fingerprint(profile_row), _settings_fingerprint(vat_rates, source_currencies))
-    rates_key = rates_fingerprint(rates)
-    targets = [_MarketplacePricing(m, profile_row, profile, rates) for m in marketplaces]
+    """The price stage alone on chunk `number` (see price_step)."""
+    step = price_step(
+        job_id=job_id, marketplaces=marketplaces, profile_name=profile_name, rates=rates,
+        vat_rates=vat_rates, source_currencies=source_currencies, max_rates_age_days=max_rates_age_days,
+        today=today,
+    )  # fmt: skip
+    return run_steps(session, job_id, number, [step], marketplaces=marketplaces, only=only)[stages.PRICE]
 
-    ids = product_ids(items)
-    products = read_products(
-        session,
-        "price, currency, cost, competitors, offer_hash, source_platform, coalesce(category_path, category)"
-        " AS category",
-        ids,
-    )
-    listings = read_listings(session, "price, currency, price_key", ids, marketplaces)
 
-    listing_rows: list[tuple[Any, ...]] = []
-    history_rows: list[tuple[Any, ...]] = []
-    for item in items:
-        if (product := work.product_of(item, products)) is None:
-            continue
+class _ChunkPricing:
+    """What pricing one product of a chunk needs beyond the product: worked out once per chunk."""
+
+    def __init__(
+        self,
+        job_id: uuid.UUID,
+        profile: PricingProfile,
+        profile_key: str,
+        rates: ExchangeRates,
+        targets: list[_MarketplacePricing],
+        vat_rates: Mapping[str, Decimal],
+        source_currencies: Mapping[str, str],
+        max_rates_age_days: int | None,
+        today: date | None,
+    ) -> None:
+        self.job_id, self.profile, self.profile_key, self.rates = job_id, profile, profile_key, rates
+        self.rates_key = rates_fingerprint(rates)
+        self.targets = targets
+        self.vat_rates, self.source_currencies = vat_rates, source_currencies
+        self.max_rates_age_days, self.today = max_rates_age_days, today
+        self._vat_by_category: dict[str | None, dict[str, VatRate]] = {}
+
+    def _offer_key(self, product: Record) -> tuple[str | None, str]:
+        """The product's category as pricing reads it (the normalized path, else the scraped one),
+        and the key of its offer in that category."""
+        category = product.category_path if product.category_path is not None else product.category
+        return category, _key(product.offer_hash, category or "")
+
+    def stale(self, product: Record, rows: ChunkRows) -> bool:
+        _, offer_key = self._offer_key(product)
+        for target in self.targets:
+            listing = rows.listing(product.id, target.marketplace)
+            if listing is None or listing.price_key != price_key(
+                offer_key, self.profile_key, target.fee, self.rates_key
+            ):
+                return True
+        return False
+
+    def work(self, work: ChunkWork, rows: ChunkRows) -> None:
+        for item in work.items:
+            if (product := work.product_of(item, rows.products)) is None:
+                continue
+            errors, changed = self.price(product, rows)
+            if errors:
+                work.fails(item, errors)
+            else:
+                work.passes(item, skipped=not changed)
+
+    def price(self, product: Record, rows: ChunkRows) -> tuple[list[ItemError], bool]:
+        """Decide the product's prices whose key changed, on its listings and in the history rows;
+        returns the problems (the product fails) and whether anything was decided."""
+        profile, rates = self.profile, self.rates
         errors: list[ItemError] = []
         changed = False
         competitors: list[CompetitorOffer] | None = None
-        source = _Source.of(product, source_currencies)
-        vat_by_country = product_vat_rates(vat_rates, profile.category_vat_rates, product.category)
-        offer_key = _key(product.offer_hash, product.category or "")
+        source = _Source.of(product, self.source_currencies)
+        category, offer_key = self._offer_key(product)
+        vat_by_country = self._vat_by_category.get(category)
+        if vat_by_country is None:  # a chunk's products share a few categories: worked out once each
+            vat_by_country = product_vat_rates(self.vat_rates, profile.category_vat_rates, category)
+            self._vat_by_category[category] = vat_by_country
         # Marketplaces of one currency and VAT whose offers count alike differ only in their fees:
         # their decisions share the competitors and the base price (price_per_fee).
         groups: dict[tuple[Any, ...], list[tuple[_MarketplacePricing, str, Decimal | None]]] = {}
-        for target in targets:
-            listing = listings.get((product.id, target.marketplace))
-            key = price_key(offer_key, profile_key, target.fee, rates_key)
+        for target in self.targets:
+            listing = rows.listing(product.id, target.marketplace)
+            key = price_key(offer_key, self.profile_key, target.fee, self.rates_key)
             if listing is not None and listing.price_key == key:
                 continue
             if target.problem:
@@ -212,23 +275,17 @@ def price_chunk(
                 errors += [ItemError(f"price.{t.marketplace}", failed) for t, _, _ in group]
                 continue
             by_fee = {
-                fee: with_rates_age(d, max_rates_age_days, today)
+                fee: with_rates_age(d, self.max_rates_age_days, self.today)
                 for fee, d in zip(fees, decided, strict=True)
             }
             for target, key, _ in group:
                 decision = by_fee[target.fee]
                 changed = True
-                listing_rows.append(_listing_row(product.id, target, decision, last_price, key))
-                history_rows.append(
-                    (product.id, target.marketplace, job_id, *_decision_json(decision, profile, target))
+                _apply(rows, product.id, target, decision, last_price, key)
+                rows.history.append(
+                    (product.id, target.marketplace, self.job_id, *_decision_json(decision, profile, target))
                 )
-        if errors:
-            work.fails(item, errors)
-        else:
-            work.passes(item, skipped=not changed)
-
-    _write(session, listing_rows, history_rows)
-    return work.finish(session, job_id)
+        return errors, changed
 
 
 class _Source:
@@ -298,19 +355,21 @@ def with_rates_age(decision: PriceDecision, max_age_days: int | None, today: dat
     return replace(decision, steps=[*decision.steps, note])
 
 
-def _listing_row(
+def _apply(
+    rows: ChunkRows,
     product_id: int,
     target: _MarketplacePricing,
     decision: PriceDecision,
     last_price: Decimal | None,
     key: str,
-) -> tuple[Any, ...]:
+) -> None:
+    """The decision on the listing: applied, or proposed with the last price kept (needs review)."""
     applied = decision.status == "priced"
-    price = decision.price if applied else last_price
-    proposed = None if applied else decision.price
-    return (
-        product_id, target.marketplace, price, target.currency, decision.status, proposed, key,
-        decision.floor, decision.vat_percent, target.fee,
+    rows.write_listing(
+        stages.PRICE, product_id, target.marketplace, price_key=key,
+        price=decision.price if applied else last_price, currency=target.currency,
+        price_status=decision.status, proposed_price=None if applied else decision.price,
+        floor=decision.floor, vat_percent=decision.vat_percent, fee_percent=target.fee,
     )  # fmt: skip
 
 
@@ -329,31 +388,3 @@ def _decision_json(
         decision.price, decision.currency, decision.status, decision.status == "priced",
         sum(offer.is_outlier for offer in decision.competitors), json_text(competitors), json_text(as_json),
     )  # fmt: skip
-
-
-def _write(
-    session: Session,
-    listing_rows: list[tuple[Any, ...]],
-    history_rows: list[tuple[Any, ...]],
-) -> None:
-    if not listing_rows:
-        return
-    with psycopg_connection(session).cursor() as cursor:
-        copy_rows(cursor, _LISTINGS_TABLE, _LISTINGS_COLUMNS, listing_rows)
-        cursor.execute(
-            f"INSERT INTO product_listings (product_id, marketplace, price, currency, price_status,"  # noqa: S608
-            f" proposed_price, price_key, floor, vat_percent, fee_percent)"
-            f" SELECT product_id, marketplace, price, currency, price_status, proposed_price, price_key,"
-            f" floor, vat_percent, fee_percent FROM {_LISTINGS_TABLE} ORDER BY product_id, marketplace"
-            f" ON CONFLICT (product_id, marketplace) DO UPDATE SET price = EXCLUDED.price,"
-            f" currency = EXCLUDED.currency, price_status = EXCLUDED.price_status,"
-            f" proposed_price = EXCLUDED.proposed_price, price_key = EXCLUDED.price_key,"
-            f" floor = EXCLUDED.floor, vat_percent = EXCLUDED.vat_percent,"
-            f" fee_percent = EXCLUDED.fee_percent, updated_at = now()"
-        )
-        copy_rows(cursor, _HISTORY_TABLE, _HISTORY_COLUMNS, history_rows)
-        names = ", ".join(name for name, _ in _HISTORY_COLUMNS)
-        cursor.execute(
-            f"INSERT INTO pricing_data ({names}) SELECT {names} FROM {_HISTORY_TABLE}"  # noqa: S608
-            f" ON CONFLICT (product_id, marketplace, job_id) DO NOTHING"
-        )

@@ -23,20 +23,12 @@ import structlog
 from sqlalchemy.orm import Session
 
 from models import ProductStatus, stages
-from services.marketplaces import BUILT_IN_LANGUAGES, Languages, rules_for
+from services.marketplaces import BUILT_IN_LANGUAGES, Languages, MarketplaceRules, rules_for
 from services.normalize.language import LanguageDetector
-from services.pipeline.bulk import copy_rows, json_text
-from services.pipeline.items import (
-    ChunkWork,
-    ItemError,
-    StageResult,
-    claim_items,
-    product_ids,
-    read_listings,
-    read_products,
-)
+from services.pipeline.bulk import json_text
+from services.pipeline.items import ChunkWork, ItemError, StageResult
 from services.pipeline.keys import score_key, weights_fingerprint
-from services.platform.db import psycopg_connection
+from services.pipeline.stages.chain import ChunkRows, Record, Step, run_steps
 from services.pricing import ExchangeRates, UnknownCurrency, format_money, margin_percent
 from services.rules import Evaluation, EvaluationStatus, Rule, evaluate, rules_fingerprint, worst
 from services.scoring import ListingFacts, QualityScore, ScoreWeights, facts_from_normalized, score_listing
@@ -45,15 +37,173 @@ from services.scoring.readiness import ListingState, Readiness, copy_language, r
 
 log = structlog.get_logger(__name__)
 
-_LISTINGS_TABLE = "stage_scored_listings"
-_LISTINGS_COLUMNS = (
-    ("product_id", "bigint"), ("marketplace", "text"), ("quality_score", "smallint"), ("grade", "text"),
-    ("quality", "jsonb"), ("evaluation", "text"), ("rules", "jsonb"), ("score_key", "text"),
-    ("language", "text"), ("publishable", "boolean"), ("blockers", "jsonb"),
-)  # fmt: skip
-_PRODUCTS_TABLE = "stage_scored_products"
-_PRODUCTS_COLUMNS = (("id", "bigint"), ("optimization_score", "double precision"), ("evaluation", "text"))
 NO_RULES = Evaluation("ok", [], 0)  # a seller without rules: nothing to build the facts for
+LIGHT = (
+    "source_platform", "normalize_key", "cost", "currency", "stock", "status", "optimization_score",
+    "evaluation",
+)  # fmt: skip
+# Counts, not the JSON: decoding attributes and competitors only to count them was a tenth of this stage.
+HEAVY = (
+    "normalized", "(SELECT count(*) FROM jsonb_object_keys(attributes)) AS attribute_count",
+    "jsonb_array_length(competitors) AS competitors_count",
+)  # fmt: skip
+LISTING_COLUMNS = (
+    "title", "price", "proposed_price", "currency", "price_status", "price_key", "floor", "vat_percent",
+    "fee_percent", "quality_score", "evaluation", "score_key", "description_html", "ai_status", "ai_reason",
+    "ai_grounding", "ai_key",
+)  # fmt: skip
+
+
+def score_step(
+    *,
+    marketplaces: Sequence[str],
+    rules: Sequence[Rule],
+    weights: ScoreWeights,
+    rates: ExchangeRates,
+    detector: LanguageDetector,
+    source_currencies: Mapping[str, str],
+    languages: Languages = BUILT_IN_LANGUAGES,
+    copy_required: bool = False,
+) -> Step:
+    """The score stage as a step of a run (services.pipeline.stages.chain).
+
+    `source_currencies` (SOURCE_CURRENCIES): the currency of a source's bare numbers, for the rules'
+    cost and margin; `languages`: the configured languages of marketplaces; `copy_required`: the job
+    asked for the model's copy (`optimize: true`), so a listing without it is not publishable."""
+    scoring = _Scoring(
+        marketplaces, rules, weights, rates, detector, source_currencies, languages, copy_required
+    )
+    return Step(stages.SCORE, LIGHT, HEAVY, LISTING_COLUMNS, lambda session: scoring)
+
+
+class _Scoring:
+    def __init__(
+        self,
+        marketplaces: Sequence[str],
+        rules: Sequence[Rule],
+        weights: ScoreWeights,
+        rates: ExchangeRates,
+        detector: LanguageDetector,
+        source_currencies: Mapping[str, str],
+        languages: Languages,
+        copy_required: bool,
+    ) -> None:
+        self.rules, self.weights, self.rates, self.detector = rules, weights, rates, detector
+        self.source_currencies, self.copy_required = source_currencies, copy_required
+        self.rules_key = rules_fingerprint(rules)
+        self.weights_key = weights_fingerprint(
+            {"title": weights.title, "description": weights.description, "images": weights.images,
+             "attributes": weights.attributes}
+        )  # fmt: skip
+        self.readiness_key = f"{copy_required}|{','.join(detector.languages)}"
+        self.by_marketplace = [(m, rules_for(m, languages)) for m in marketplaces]
+
+    def key(self, product: Any, listing: Any, marketplace_rules: MarketplaceRules) -> str:
+        return score_key(
+            product.normalize_key,
+            listing.price_key if listing else None,
+            self.rules_key,
+            self.weights_key,
+            copy=_copy_part(listing),
+            readiness=f"{self.readiness_key}|{marketplace_rules.language}",
+        )
+
+    def _fresh(self, product: Any, listing: Any, marketplace_rules: MarketplaceRules) -> bool:
+        return (
+            listing is not None
+            and listing.quality_score is not None
+            and listing.score_key == self.key(product, listing, marketplace_rules)
+        )
+
+    def stale(self, product: Record, rows: ChunkRows) -> bool:
+        return not all(
+            self._fresh(product, rows.listing(product.id, marketplace), marketplace_rules)
+            for marketplace, marketplace_rules in self.by_marketplace
+        )
+
+    def work(self, work: ChunkWork, rows: ChunkRows) -> None:
+        detected: dict[tuple[str, tuple[str, ...]], str | None] = {}  # the same text is detected once
+
+        def language_of(text: str, names: tuple[str, ...]) -> str | None:
+            key = (text, names)
+            if key not in detected:
+                detected[key] = self.detector.detect(text, names=names)
+            return detected[key]
+
+        for item in work.items:
+            if (product := work.product_of(item, rows.products)) is None:
+                continue
+            scores: list[int] = []
+            evaluations: list[EvaluationStatus] = []
+            pending = []  # the listings whose score key changed
+            for marketplace, marketplace_rules in self.by_marketplace:
+                listing = rows.listing(product.id, marketplace)
+                if listing is not None and self._fresh(product, listing, marketplace_rules):
+                    scores.append(listing.quality_score)
+                    evaluations.append(listing.evaluation)
+                else:
+                    pending.append((marketplace, marketplace_rules, listing))
+            if pending and product.normalized is None:  # not through the pipeline, which normalizes first
+                work.fails(
+                    item, [ItemError("product", "the product was not normalized before its score stage")]
+                )
+                continue
+            errors: list[ItemError] = []
+            names = _names(product.normalized) if pending else ()
+            for marketplace, marketplace_rules, listing in pending:
+                try:
+                    quality, evaluation, ready = self._score(
+                        product, listing, marketplace, marketplace_rules, names, language_of
+                    )
+                except Exception as error:  # one product's bug must not fail its chunk
+                    log.exception("score.product_failed", product_id=product.id, marketplace=marketplace)
+                    errors.append(
+                        ItemError(f"score.{marketplace}", f"scoring failed ({type(error).__name__})")
+                    )
+                    continue
+                scores.append(quality.score)
+                evaluations.append(evaluation.status)
+                key = self.key(product, listing, marketplace_rules)
+                _apply(rows, product.id, marketplace, quality, evaluation, key, ready)
+            if errors:
+                work.fails(item, errors)
+                continue
+            overall = worst(evaluations)
+            mean = round(sum(scores) / len(scores), 1) if scores else None
+            if (product.status, product.optimization_score, product.evaluation) != (
+                ProductStatus.SCORED, mean, overall
+            ):  # fmt: skip
+                product.optimization_score, product.evaluation = mean, overall
+                rows.scored.add(product.id)
+            work.passes(item, skipped=not pending, evaluation=overall)
+
+    def _score(
+        self,
+        product: Any,
+        listing: Any,
+        marketplace: str,
+        marketplace_rules: MarketplaceRules,
+        names: tuple[str, ...],
+        language_of: Callable[[str, tuple[str, ...]], str | None],
+    ) -> tuple[QualityScore, Evaluation, Readiness]:
+        """The listing's quality, the seller's rules' evaluation and whether it may go out."""
+        facts = with_listing_copy(
+            facts_from_normalized(product.normalized, marketplace, attribute_count=product.attribute_count),
+            listing,
+        )
+        title_language, description_language = copy_languages(facts, listing, language_of, names)
+        facts = replace(
+            facts,
+            copy_language=copy_language(title_language, description_language),
+            expected_language=marketplace_rules.language,
+        )
+        quality = score_listing(facts, self.weights)
+        evaluation = NO_RULES
+        if self.rules:
+            flat = rule_facts(product, listing, facts, quality, self.rates, self.source_currencies)
+            evaluation = evaluate(self.rules, flat)
+        state = listing_state(listing, evaluation, title_language, description_language, self.copy_required)
+        return quality, evaluation, readiness(facts, state, marketplace_rules)
 
 
 def score_chunk(
@@ -72,116 +222,20 @@ def score_chunk(
     publish: bool = False,
     only: Sequence[int] | None = None,
 ) -> StageResult:
-    """`source_currencies` (SOURCE_CURRENCIES): the currency of a source's bare numbers, for the
-    rules' cost and margin; `languages`: the configured languages of marketplaces; `copy_required`:
-    the job asked for the model's copy (`optimize: true`), so a listing without it is not
-    publishable; `publish`: the job publishes (or previews), so its items go on to the publish stage."""
-    items = claim_items(session, job_id, number, stages.SCORE, only=only)
-    work = ChunkWork(stages.SCORE, items, publish=publish)
-    if not items:
-        return work.result
-    rules_key = rules_fingerprint(rules)
-    weights_key = weights_fingerprint(
-        {"title": weights.title, "description": weights.description, "images": weights.images,
-         "attributes": weights.attributes}
+    """The score stage alone on chunk `number` (see score_step); `publish`: the job publishes (or
+    previews), so its items go on to the publish stage."""
+    step = score_step(
+        marketplaces=marketplaces, rules=rules, weights=weights, rates=rates, detector=detector,
+        source_currencies=source_currencies, languages=languages, copy_required=copy_required,
     )  # fmt: skip
-    ids = product_ids(items)
-    # Counts, not the JSON: decoding attributes and competitors only to count them was a tenth of
-    # this stage.
-    products = read_products(
-        session,
-        "source_platform, normalized, normalize_key, cost, currency, stock, status,"
-        " (SELECT count(*) FROM jsonb_object_keys(attributes)) AS attribute_count,"
-        " jsonb_array_length(competitors) AS competitors_count",
-        ids,
-    )
-    listings = read_listings(
-        session,
-        "title, price, proposed_price, currency, price_status, price_key, floor, vat_percent, fee_percent,"
-        " quality_score, evaluation, score_key, description_html, ai_status, ai_reason, ai_grounding, ai_key",
-        ids,
-        marketplaces,
-    )
-    readiness_key = f"{copy_required}|{','.join(detector.languages)}"
-    detected: dict[tuple[str, tuple[str, ...]], str | None] = {}  # the same text is detected once
+    return run_steps(session, job_id, number, [step], marketplaces=marketplaces, publish=publish, only=only)[
+        stages.SCORE
+    ]
 
-    def language_of(text: str, names: tuple[str, ...]) -> str | None:
-        key = (text, names)
-        if key not in detected:
-            detected[key] = detector.detect(text, names=names)
-        return detected[key]
 
-    listing_rows: list[tuple[Any, ...]] = []
-    product_rows: list[tuple[Any, ...]] = []
-    for item in items:
-        if (product := work.product_of(item, products)) is None:
-            continue
-        if product.normalized is None:  # cannot happen through the pipeline, which normalizes first
-            work.fails(item, [ItemError("product", "the product was not normalized before its score stage")])
-            continue
-        scores: list[int] = []
-        evaluations: list[EvaluationStatus] = []
-        errors: list[ItemError] = []
-        rows_before = len(listing_rows)
-        names = tuple(
-            name for name in (product.normalized.get("brand"), product.normalized.get("model")) if name
-        )
-        for marketplace in marketplaces:
-            listing = listings.get((product.id, marketplace))
-            marketplace_rules = rules_for(marketplace, languages)
-            key = score_key(
-                product.normalize_key,
-                listing.price_key if listing else None,
-                rules_key,
-                weights_key,
-                copy=_copy_part(listing),
-                readiness=f"{readiness_key}|{marketplace_rules.language}",
-            )
-            if listing is not None and listing.score_key == key and listing.quality_score is not None:
-                scores.append(listing.quality_score)
-                evaluations.append(listing.evaluation)
-                continue
-            try:
-                facts = with_listing_copy(
-                    facts_from_normalized(
-                        product.normalized, marketplace, attribute_count=product.attribute_count
-                    ),
-                    listing,
-                )
-                title_language, description_language = copy_languages(facts, listing, language_of, names)
-                facts = replace(
-                    facts,
-                    copy_language=copy_language(title_language, description_language),
-                    expected_language=marketplace_rules.language,
-                )
-                quality = score_listing(facts, weights)
-                evaluation = (
-                    evaluate(rules, rule_facts(product, listing, facts, quality, rates, source_currencies))
-                    if rules
-                    else NO_RULES
-                )
-                ready = readiness(
-                    facts,
-                    listing_state(listing, evaluation, title_language, description_language, copy_required),
-                    marketplace_rules,
-                )
-            except Exception as error:  # one product's bug must not fail its chunk
-                log.exception("score.product_failed", product_id=product.id, marketplace=marketplace)
-                errors.append(ItemError(f"score.{marketplace}", f"scoring failed ({type(error).__name__})"))
-                continue
-            scores.append(quality.score)
-            evaluations.append(evaluation.status)
-            listing_rows.append(_listing_row(product.id, marketplace, quality, evaluation, key, ready))
-        if errors:
-            work.fails(item, errors)
-            continue
-        overall = worst(evaluations)
-        mean = round(sum(scores) / len(scores), 1) if scores else None
-        product_rows.append((product.id, mean, overall))
-        work.passes(item, skipped=len(listing_rows) == rows_before, evaluation=overall)
-
-    _write(session, listing_rows, product_rows)
-    return work.finish(session, job_id)
+def _names(normalized: Mapping[str, Any]) -> tuple[str, ...]:
+    """The product's brand and model: names, in no language, left out of the language's detection."""
+    return tuple(name for name in (normalized.get("brand"), normalized.get("model")) if name)
 
 
 def copy_languages(
@@ -296,45 +350,18 @@ def rule_facts(
     }
 
 
-def _listing_row(
+def _apply(
+    rows: ChunkRows,
     product_id: int,
     marketplace: str,
     quality: QualityScore,
     evaluation: Evaluation,
     key: str,
     ready: Readiness,
-) -> tuple[Any, ...]:
-    return (
-        product_id, marketplace, quality.score, quality.grade, json_text(quality.to_json()),
-        evaluation.status, json_text(evaluation.to_json()), key, ready.language, ready.publishable,
-        json_text(ready.blockers_json()),
-    )  # fmt: skip
-
-
-def _write(
-    session: Session, listing_rows: list[tuple[Any, ...]], product_rows: list[tuple[Any, ...]]
 ) -> None:
-    with psycopg_connection(session).cursor() as cursor:
-        if listing_rows:
-            copy_rows(cursor, _LISTINGS_TABLE, _LISTINGS_COLUMNS, listing_rows)
-            names = ", ".join(name for name, _ in _LISTINGS_COLUMNS)
-            cursor.execute(
-                f"INSERT INTO product_listings ({names}) SELECT {names} FROM {_LISTINGS_TABLE}"  # noqa: S608
-                f" ORDER BY product_id, marketplace"
-                f" ON CONFLICT (product_id, marketplace) DO UPDATE SET"
-                f" quality_score = EXCLUDED.quality_score, grade = EXCLUDED.grade,"
-                f" quality = EXCLUDED.quality, evaluation = EXCLUDED.evaluation, rules = EXCLUDED.rules,"
-                f" score_key = EXCLUDED.score_key, language = EXCLUDED.language,"
-                f" publishable = EXCLUDED.publishable, blockers = EXCLUDED.blockers, updated_at = now()"
-            )
-        if product_rows:
-            # Only rows that change: a re-import of the same products writes nothing here.
-            copy_rows(cursor, _PRODUCTS_TABLE, _PRODUCTS_COLUMNS, product_rows)
-            cursor.execute(
-                f"UPDATE products p SET optimization_score = s.optimization_score,"  # noqa: S608
-                f" evaluation = s.evaluation, status = %s, updated_at = now()"
-                f" FROM {_PRODUCTS_TABLE} s WHERE p.id = s.id AND (p.status IS DISTINCT FROM %s"
-                f" OR p.optimization_score IS DISTINCT FROM s.optimization_score"
-                f" OR p.evaluation IS DISTINCT FROM s.evaluation)",
-                (ProductStatus.SCORED, ProductStatus.SCORED),
-            )
+    rows.write_listing(
+        stages.SCORE, product_id, marketplace, score_key=key, quality_score=quality.score,
+        grade=quality.grade, quality=json_text(quality.to_json()), evaluation=evaluation.status,
+        rules=json_text(evaluation.to_json()), language=ready.language, publishable=ready.publishable,
+        blockers=json_text(ready.blockers_json()),
+    )  # fmt: skip

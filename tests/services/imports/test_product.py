@@ -1,9 +1,18 @@
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from services.imports.product import (
+    PRICE_WARNING,
+    CompetitorOffer,
+    FieldError,
+    ProductIn,
+    may_warn,
+    validate_product,
+)
 from services.imports.product import PRICE_WARNING_THEN as THEN
-from services.imports.product import CompetitorOffer, FieldError, ProductIn, validate_product
 
 # The webhook contract's example product.
 VALID = {
@@ -226,3 +235,32 @@ def test_a_competitor_says_where_it_was_seen(offer, marketplace):
     (competitor,) = _product(_valid(competitors=[offer])).competitors
     assert competitor.marketplace == marketplace
     assert competitor.model_dump(mode="json")["marketplace"] == marketplace
+
+
+def _warnings(raw: dict[str, object]) -> list[str]:
+    """The warnings validating `raw` gives (a product that fails lists them after its errors)."""
+    checked = validate_product(raw)
+    problems = checked if isinstance(checked, list) else checked.warnings
+    return [p.error for p in problems if p.error.startswith(PRICE_WARNING)]
+
+
+class TestMayWarn:
+    """`may_warn` lets the import stage skip validating an unchanged product: it must never say no
+    for a product whose validation warns."""
+
+    @pytest.mark.parametrize("price", ["zapytaj sprzedawcę", "brak", "zł", "nan", "", "  "])
+    def test_a_price_text_without_a_digit_may_warn(self, price):
+        assert may_warn(_valid(price=price))
+
+    @pytest.mark.parametrize(
+        "price", ["1 299,99 zł", "PLN 1299", "-15", "1,2,3", "\u0663\u0664", 59.99, 10, None, ...]
+    )
+    def test_a_price_with_a_digit_or_not_text_never_warns(self, price):
+        product = _valid(price=price)
+        assert not may_warn(product)
+        assert _warnings(product) == []
+
+    @given(st.one_of(st.text(max_size=30), st.integers(), st.floats(), st.none(), st.booleans()))
+    def test_a_product_that_may_not_warn_never_warns(self, price):
+        product = _valid(price=price)
+        assert may_warn(product) or _warnings(product) == []

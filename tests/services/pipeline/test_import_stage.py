@@ -7,14 +7,36 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from models import ImportJob, JobItem, Product
+from services.imports.product import validate_product
 from services.pipeline import jobs
+from services.pipeline.stages import import_ as product_import
+from services.pipeline.stages.import_ import _upsert_products as upsert_products
 from services.pipeline.stages.import_ import import_chunk
 from tests.support.factories import product
 from tests.support.jobs import new_job, run_job
+from tests.support.rows import id_of
 
 
 def product_count(session):
     return session.scalar(select(func.count()).select_from(Product))
+
+
+def spy_on_the_import(monkeypatch) -> tuple[list[str], list[list[str]]]:
+    """The source ids the import stage validates, one by one, and those it writes, a list per chunk."""
+    validated: list[str] = []
+    written: list[list[str]] = []
+
+    def validate(raw):
+        validated.append(raw["source_id"])
+        return validate_product(raw)
+
+    def upsert(session, source, products):
+        written.append([p.source_id for p in products])
+        return upsert_products(session, source, products)
+
+    monkeypatch.setattr(product_import, "validate_product", validate)
+    monkeypatch.setattr(product_import, "_upsert_products", upsert)
+    return validated, written
 
 
 class TestImportChunk:
@@ -144,6 +166,74 @@ class TestReimport:
             db_session.get(Product, stored.id).updated_at == updated_at
         )  # an unchanged row is not rewritten
         assert product_count(db_session) == 3
+
+    def test_an_unchanged_product_is_neither_validated_nor_written_again(self, db_session, monkeypatch):
+        run_job(db_session, new_job(db_session, [product(1), product(2)]))
+        stored_id = id_of(db_session, product(1)["source_id"])
+        validated, written = spy_on_the_import(monkeypatch)
+
+        job_id = new_job(db_session, [product(1), product(2, title="Renamed"), product(3)])
+        (number,) = jobs.begin_job(db_session, job_id)
+        result = import_chunk(db_session, job_id, number, next_stage="normalize")
+
+        assert result.outcomes == {"unchanged": 1, "updated": 1, "created": 1}
+        assert validated == [product(2)["source_id"], product(3)["source_id"]]
+        assert written == [[product(2)["source_id"], product(3)["source_id"]]]
+        item = db_session.get(JobItem, (job_id, 0))  # on to the next stage, with the stored product
+        assert (item.stage, item.status, item.product_id, item.outcome, item.errors) == (
+            "normalize",
+            "pending",
+            stored_id,
+            "unchanged",
+            None,
+        )
+        assert result.product_ids == [stored_id, id_of(db_session, product(2)["source_id"]),
+                                      id_of(db_session, product(3)["source_id"])]  # fmt: skip
+
+    def test_a_batch_all_unchanged_writes_no_product(self, db_session, monkeypatch):
+        first = new_job(db_session, [product(1), product(2)])
+        run_job(db_session, first)
+        validated, written = spy_on_the_import(monkeypatch)
+
+        again = new_job(db_session, [product(1), product(2)])
+        assert run_job(db_session, again) == "completed"
+
+        assert jobs.job_view(db_session, again).outcomes == {"unchanged": 2}
+        assert (validated, written) == ([], [[]])
+        db_session.expire_all()
+        assert set(db_session.scalars(select(Product.last_import_job_id))) == {first}  # as the merge left it
+
+    def test_a_changed_product_is_validated_again_and_fails_alone(self, db_session, monkeypatch):
+        run_job(db_session, new_job(db_session, [product(1), product(2)]))
+        validated, _ = spy_on_the_import(monkeypatch)
+
+        job_id = new_job(db_session, [product(1, cost=-15), product(2)])
+        assert run_job(db_session, job_id) == "completed_with_errors"
+
+        assert validated == [product(1)["source_id"]]
+        view = jobs.job_view(db_session, job_id)
+        assert view.outcomes == {"unchanged": 1}
+        assert [(e.source_id, e.field, e.error) for e in view.errors] == [
+            (product(1)["source_id"], "cost", "must be a positive number, got -15")
+        ]
+
+    def test_an_unchanged_product_imported_without_its_price_keeps_its_warning(self, db_session, monkeypatch):
+        unreadable = product(1, price="zapytaj sprzedawcę")
+        first = new_job(db_session, [unreadable, product(2)])
+        run_job(db_session, first)
+        validated, _ = spy_on_the_import(monkeypatch)
+
+        again = new_job(db_session, [unreadable, product(2)])
+        run_job(db_session, again)
+
+        assert validated == [unreadable["source_id"]]  # a price text without a digit may warn: checked
+        view = jobs.job_view(db_session, again)
+        assert view.outcomes == {"unchanged": 2}
+        warnings = [(e.source_id, e.field, e.error) for e in view.errors]
+        assert warnings == [(e.source_id, e.field, e.error) for e in jobs.job_view(db_session, first).errors]
+        ((source_id, field, warning),) = warnings
+        assert (source_id, field) == (unreadable["source_id"], "price")
+        assert warning.startswith("warning: not a number")
 
     def test_same_source_id_on_two_platforms_is_two_products(self, db_session):
         run_job(db_session, new_job(db_session, [product(1)], source="allegro"))

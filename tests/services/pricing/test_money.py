@@ -6,11 +6,14 @@ from datetime import date
 from decimal import ROUND_FLOOR, Decimal, localcontext
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.pricing.money import (
     ExchangeRates,
     InvalidRates,
     UnknownCurrency,
+    _format_number,
     format_money,
     format_percent,
     format_rate,
@@ -40,6 +43,14 @@ RATES = ExchangeRates({"PLN": D("4.30"), "CZK": D("25.00")}, date(2026, 11, 20))
 )
 def test_format_money(amount, currency, text):
     assert format_money(amount, currency) == text
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False))
+def test_numbers_are_written_as_format_f_writes_them(value):
+    """The fast path (str of the Decimal) writes what format(value, ",f") writes, grouped in spaces
+    with a decimal comma, for any finite value, exponents included."""
+    expected = f"{abs(value) if value.is_zero() else value:,f}".replace(",", " ").replace(".", ",")
+    assert _format_number(value) == expected
 
 
 @pytest.mark.parametrize(
