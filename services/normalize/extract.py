@@ -117,6 +117,8 @@ def extract_specifications(attributes: Mapping[str, Any], title: str) -> list[Sp
 
 def attribute_text(value: Any) -> str:
     """An attribute's value as text: lists joined with ", ", yes/no for booleans, "" for nothing."""
+    if type(value) is str:  # most values: checked first (this runs for every attribute of every product)
+        return " ".join(value.split())
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list | tuple):

@@ -155,9 +155,12 @@ def _fix_capitals(text: str, brand: str | None, changes: list[str]) -> str:
     words = []
     for match in _WORD_SPLIT_RE.finditer(text):
         word = match[0]
-        in_brand = any(start < match.end() and match.start() < end for start, end in brand_spans)
-        # Only a word with a capital can be changed: most are in lower case.
-        if not in_brand and any(map(str.isupper, word)) and not any(map(str.isdigit, word)):
+        # Only a word with a capital can be changed: most are in lower case (checked first: cheap).
+        if (
+            any(map(str.isupper, word))
+            and not any(map(str.isdigit, word))
+            and not any(start < match.end() and match.start() < end for start, end in brand_spans)
+        ):
             fixed = _fix_token(word, first=match.start() == 0)
             if fixed != word:
                 changes.append(f"'{word}' → '{fixed}'")

@@ -34,6 +34,7 @@ The result keeps the offers' order; the same offers always give the same result.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, localcontext
@@ -163,16 +164,24 @@ def normalize_marketplace(value: object) -> str | None:
     return name
 
 
+_PLAIN_HOST_RE = re.compile(r"https?://([A-Za-z0-9.-]+)(?:[/?#]|\Z)", re.ASCII | re.IGNORECASE)
+
+
 def marketplace_from_url(url: object) -> str | None:
     """The marketplace of an offer's URL, by its host's last two labels: allegro.pl → allegro_pl,
     www.amazon.de → amazon_de, m.ebay.de → ebay_de; None for a host that is not one of ours."""
     if not isinstance(url, str) or not url.strip():
         return None
     text = url.strip()
-    try:
-        host = urlsplit(text if "//" in text else f"//{text}").hostname
-    except ValueError:
-        return None
+    # A plain http(s) URL's host without urlsplit (a tenth of the import's time, run per offer):
+    # when the host is only letters, digits, dots and hyphens, urlsplit's hostname is it in lower case.
+    if (plain := _PLAIN_HOST_RE.match(text)) is not None:
+        host: str | None = plain[1].lower()
+    else:
+        try:
+            host = urlsplit(text if "//" in text else f"//{text}").hostname
+        except ValueError:
+            return None
     labels = (host or "").rstrip(".").split(".")
     if len(labels) < 2:  # a name and a top-level domain at least
         return None

@@ -91,7 +91,6 @@ SCORE_PRODUCT = (("scored", "boolean"), ("optimization_score", "double precision
 
 _LISTINGS_TABLE = "stage_chain_listings"
 _PRODUCTS_TABLE = "stage_chain_products"
-_HISTORY_TABLE = "stage_chain_price_history"
 HISTORY_COLUMNS = (
     ("product_id", "bigint"), ("marketplace", "text"), ("job_id", "uuid"), ("price", "numeric"),
     ("currency", "text"), ("status", "text"), ("applied", "boolean"), ("outliers", "smallint"),
@@ -111,6 +110,10 @@ class ChunkRows:
     normalized: set[int] = field(default_factory=set)  # products normalize wrote
     scored: set[int] = field(default_factory=set)  # products score wrote
     history: list[tuple[Any, ...]] = field(default_factory=list)  # price history rows (HISTORY_COLUMNS)
+    stored: set[tuple[int, str]] = field(init=False)  # the listings read: they exist in the table
+
+    def __post_init__(self) -> None:
+        self.stored = set(self.listings)
 
     def listing(self, product_id: int, marketplace: str) -> Record | None:
         return self.listings.get((product_id, marketplace))
@@ -256,27 +259,38 @@ def _write(session: Session, job_id: uuid.UUID, rows: ChunkRows) -> None:
         if rows.written:
             _write_listings(cursor, rows)
         if rows.history:
-            copy_rows(cursor, _HISTORY_TABLE, HISTORY_COLUMNS, rows.history)
+            # Straight in: a (product, marketplace, job) is priced once, by the run that moves its
+            # item past price in this same transaction (a second delivery claims nothing).
             names = ", ".join(name for name, _ in HISTORY_COLUMNS)
-            cursor.execute(
-                f"INSERT INTO pricing_data ({names}) SELECT {names} FROM {_HISTORY_TABLE}"  # noqa: S608
-                f" ON CONFLICT (product_id, marketplace, job_id) DO NOTHING"
-            )
+            with cursor.copy(f"COPY pricing_data ({names}) FROM STDIN") as copy:
+                for row in rows.history:
+                    copy.write_row(row)
 
 
 def _write_listings(cursor: Any, rows: ChunkRows) -> None:
+    """The listings the stages wrote: new ones COPYed straight in (a fresh product's, the usual
+    case), those read from the table merged through a temporary one, each group of columns only
+    where its stage wrote it. A listing another job inserted meanwhile makes the COPY fail, and the
+    message's retry merges it."""
     groups = list(LISTING_GROUPS.items())
     columns = (("product_id", "bigint"), ("marketplace", "text"), *(c for _, group in groups for c in group))
-    copied = []
+    names = [name for name, _ in columns]
+    new: list[tuple[Any, ...]] = []
+    stored: list[tuple[Any, ...]] = []
     for (product_id, marketplace), written in sorted(rows.written.items()):
         listing = rows.listings[(product_id, marketplace)]
         values: list[Any] = [product_id, marketplace]
         for stage, group in groups:
             wrote = stage in written
             values += [getattr(listing, name) if wrote else None for name, _ in group]
-        copied.append(tuple(values))
-    copy_rows(cursor, _LISTINGS_TABLE, columns, copied)
-    names = [name for name, _ in columns]
+        (stored if (product_id, marketplace) in rows.stored else new).append(tuple(values))
+    if new:
+        with cursor.copy(f"COPY product_listings ({', '.join(names)}) FROM STDIN") as copy:
+            for row in new:
+                copy.write_row(row)
+    if not stored:
+        return
+    copy_rows(cursor, _LISTINGS_TABLE, columns, stored)
     updates = []
     for _, group in groups:
         key = group[0][0]

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+import orjson
 import structlog
 from sqlalchemy.orm import Session
 
@@ -233,6 +234,11 @@ def score_chunk(
     ]
 
 
+def _dataclass_json(value: QualityScore) -> str:
+    """QualityScore.to_json() as text: orjson walks the dataclasses in C, in their fields' order."""
+    return orjson.dumps(value).decode()
+
+
 def _names(normalized: Mapping[str, Any]) -> tuple[str, ...]:
     """The product's brand and model: names, in no language, left out of the language's detection."""
     return tuple(name for name in (normalized.get("brand"), normalized.get("model")) if name)
@@ -361,7 +367,7 @@ def _apply(
 ) -> None:
     rows.write_listing(
         stages.SCORE, product_id, marketplace, score_key=key, quality_score=quality.score,
-        grade=quality.grade, quality=json_text(quality.to_json()), evaluation=evaluation.status,
+        grade=quality.grade, quality=_dataclass_json(quality), evaluation=evaluation.status,
         rules=json_text(evaluation.to_json()), language=ready.language, publishable=ready.publishable,
         blockers=json_text(ready.blockers_json()),
     )  # fmt: skip

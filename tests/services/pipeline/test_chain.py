@@ -6,7 +6,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+import orjson
+import psycopg
+import pytest
+from sqlalchemy import select, text
 
 from models import ItemStatus, JobItem, Listing, PriceRecord, Product, stages
 from services import pricing
@@ -14,12 +17,14 @@ from services.pipeline import jobs
 from services.pipeline.stages import chain
 from services.pipeline.stages import import_ as product_import
 from services.pipeline.stages import price as price_stage
+from services.pipeline.stages import score as score_stage
 from services.pipeline.stages.normalize import normalize_chunk, normalize_step
 from services.pipeline.stages.optimize import NO_KEY
 from services.pipeline.stages.price import price_chunk, price_step
 from services.pipeline.stages.score import score_chunk, score_step
 from services.rules import store as rule_store
 from services.scoring import DEFAULT_WEIGHTS
+from services.scoring.score import PartScore, QualityScore
 from tests.support.factories import product, spam_product
 from tests.support.jobs import new_job
 from tests.support.pipeline import DETECTOR, RATES, price_settings
@@ -155,3 +160,41 @@ def test_unchanged_products_are_read_by_their_keys_only(db_session, monkeypatch)
     assert len(results[stages.SCORE].product_ids) == 4
     states = db_session.scalars(select(JobItem.status).where(JobItem.job_id == again)).all()
     assert states == [ItemStatus.DONE] * 4
+
+
+def test_a_listing_inserted_meanwhile_fails_the_run_and_the_retry_merges_it(db_session, monkeypatch):
+    """A fresh product's listings are COPYed straight in; if another job's run inserted one between
+    this run's read and its write, the COPY fails (nothing of the run is kept) and the retry merges."""
+    job_id = imported(db_session, [product(1)])
+    db_session.commit()
+    write = chain._write
+
+    def another_job_first(session, job, rows):
+        product_id = next(iter(rows.products))
+        session.execute(
+            text(
+                "INSERT INTO product_listings (product_id, marketplace, title) VALUES (:id, 'ebay_de', 'x')"
+            ),
+            {"id": product_id},
+        )
+        write(session, job, rows)
+
+    with monkeypatch.context() as meanwhile:
+        meanwhile.setattr(chain, "_write", another_job_first)
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            run_chain(db_session, job_id)
+    db_session.rollback()
+
+    results = run_chain(db_session, job_id)
+
+    assert len(results[stages.SCORE].product_ids) == 1
+    listings = db_session.scalars(select(Listing)).all()
+    assert {listing.marketplace for listing in listings} == set(MARKETPLACES)
+    assert all(listing.quality_score is not None and listing.price is not None for listing in listings)
+
+
+def test_a_listings_quality_is_stored_as_its_to_json_says():
+    quality = QualityScore(
+        87, "B", [PartScore("title", 30.5, 40.0, ["title 62 of 80 characters"])], ["a fix (+1 point)"]
+    )
+    assert orjson.loads(score_stage._dataclass_json(quality)) == quality.to_json()

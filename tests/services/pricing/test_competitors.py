@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.marketplaces import MARKETPLACES
 from services.pricing.competitors import (
     CompetitorOffer,
     EvaluatedOffer,
@@ -294,3 +296,35 @@ def test_the_marketplace_of_a_url(url, marketplace):
 )
 def test_a_marketplace_as_an_offer_names_it(value, marketplace):
     assert normalize_marketplace(value) == marketplace
+
+
+HOSTS = [
+    "www.amazon.de", "allegro.pl", "M.EBAY.DE", "kaufland.de.", "amazon", "user@ebay.de", "ebay.de:443",
+    "[::1]", "shop.example.com", "",
+]  # fmt: skip
+
+
+def _by_urlsplit(url: str) -> str | None:
+    """marketplace_from_url as it was, every URL through urlsplit: the fast path must agree."""
+    text = url.strip()
+    if not text:
+        return None
+    try:
+        host = urlsplit(text if "//" in text else f"//{text}").hostname
+    except ValueError:
+        return None
+    labels = (host or "").rstrip(".").split(".")
+    if len(labels) < 2:
+        return None
+    candidate = f"{labels[-2]}_{labels[-1]}"
+    return candidate if candidate in MARKETPLACES else None
+
+
+@given(
+    st.sampled_from(["https://", "http://", "HTTPS://", "", "//", "ftp://"]),
+    st.sampled_from(HOSTS),
+    st.text(alphabet="/?#:@.-aZ9 %\\[]\t", max_size=12),
+)
+def test_the_plain_url_fast_path_reads_the_host_as_urlsplit_does(scheme, host, rest):
+    url = scheme + host + rest
+    assert marketplace_from_url(url) == _by_urlsplit(url)
