@@ -106,10 +106,10 @@ class ChunkStatus:
 class JobBody(Base):
     """The products of a webhook's batch as the request stored them, until the job begins.
 
-    One row, written once: the request does no per-product work (no chunking, no duplicate search),
-    and PostgreSQL compresses the value with lz4 where the server has it (else it is stored as it is:
-    see migration 0010). The worker's `import_job` splits it into job_chunks and deletes it, in the
-    transaction that marks the job running (services.imports.intake.split_body).
+    One row, written once: the request does no per-product work (no chunking, no duplicate search);
+    it serializes the products once and compresses them with lz4 (see migration 0010). The worker's
+    `import_job` splits it into job_chunks and deletes it, in the transaction that marks the job
+    running (services.imports.intake.split_body).
     """
 
     __tablename__ = "job_bodies"
@@ -119,7 +119,7 @@ class JobBody(Base):
     )
     # The request's IMPORT_CHUNK_SIZE: the worker splits by it, so a job's chunks are as the API said.
     chunk_size: Mapped[int] = mapped_column(Integer)
-    # The JSON array of the products, exactly as received (serialized once, by the request).
+    # The JSON array of the products as received (serialized once, by the request), lz4-compressed.
     body: Mapped[bytes] = mapped_column(LargeBinary)
 
 

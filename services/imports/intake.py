@@ -4,7 +4,7 @@ The payload is in Postgres before the webhook answers 202; the message to the wo
 the commit (the caller's job). Nothing here commits.
 
 A webhook's request does no work per product: it stores the products once, as one JSON array
-(job_bodies, which PostgreSQL compresses with lz4 where it has it), and the worker's `import_job`
+compressed with lz4 (job_bodies), and the worker's `import_job`
 splits them into chunks and finds the duplicates (`split_body`) in the transaction that marks the job
 running. A spreadsheet's rows are validated as they are read, so its request writes its chunks itself
 (`accept_import_stream`).
@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+import lz4.block
 import orjson
 from psycopg.types.json import Jsonb
 from sqlalchemy import func, select, update
@@ -154,14 +155,20 @@ def _accept_job(
 
 
 def _store_body(session: Session, job_id: uuid.UUID, products: list[Any], chunk_size: int) -> None:
-    # Serialized once, whole (0.5 ms for 1,000 products): no chunking, no duplicate search, no
-    # text encoding here, in the request (split_body does those in the worker). Bytes, which psycopg
-    # sends as they are (binary bytea).
+    # Serialized once, whole, and compressed (1.4 ms for 1,000 products): no chunking, no duplicate
+    # search here, in the request (split_body does those in the worker). A tenth of the bytes to
+    # write and to the WAL, which the webhook's commit waits for.
     with psycopg_connection(session).cursor() as cursor:
         cursor.execute(
             "INSERT INTO job_bodies (job_id, chunk_size, body) VALUES (%s, %s, %s)",
-            (job_id, chunk_size, orjson.dumps(products)),
+            (job_id, chunk_size, lz4.block.compress(orjson.dumps(products))),
         )
+
+
+def stored_products(body: bytes) -> list[Any]:
+    """The products of a stored body (job_bodies.body), as the request received them."""
+    products: list[Any] = orjson.loads(lz4.block.decompress(body))
+    return products
 
 
 def split_body(session: Session, job_id: uuid.UUID) -> int | None:
@@ -180,7 +187,7 @@ def split_body(session: Session, job_id: uuid.UUID) -> int | None:
     if stored is None:
         return None
     chunk_size, body = stored
-    products = orjson.loads(body)
+    products = stored_products(body)
     _store_chunks(session, job_id, products, chunk_size)
     return len(products)
 

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from models import ImportJob, JobBody, JobChunk, Webhook
+from services.imports import intake
 from services.pipeline import jobs
 from tests.support.factories import product
 
@@ -31,7 +32,7 @@ def stored_products(session, job_id: uuid.UUID) -> list[object]:
     """The products the request stored for the worker (its one body); and no chunk of them yet."""
     assert session.scalar(select(func.count()).select_from(JobChunk).where(JobChunk.job_id == job_id)) == 0
     body = session.scalar(select(JobBody.body).where(JobBody.job_id == job_id))
-    return list(orjson.loads(body))
+    return intake.stored_products(body)
 
 
 def chunks(session, job_id: uuid.UUID) -> list[JobChunk]:
