@@ -5,8 +5,8 @@
 Starts its own PostgreSQL (fsync on, as in production) and Redis, then for each configuration a fresh
 database, the real API (uvicorn) and a worker (dramatiq) as processes:
 
-- pipeline, 1 worker process and 2 worker processes: the product (`workers.main`), chunks of 500
-  per stage, one bulk read and one bulk write per chunk and stage;
+- pipeline, 1 worker process and 2 worker processes: the product (`workers.main`), chunks of 500,
+  normalize → price → score in one message per chunk (one read, one write);
 - baseline (2 worker processes): `bench.baseline_pipeline_worker`, one message per product per stage,
   each with its own ORM read, write and commit, calling the same pure services.
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from decimal import Decimal
+from functools import lru_cache
 
 from services.normalize.extract import KNOWN_BRANDS
 from services.pricing import ExchangeRates
@@ -23,6 +24,9 @@ NORMALIZER_VERSION = "2"  # 2: no brand guessed from a title's capitalized word
 SCORER_VERSION = "2"  # 2: the copy's language and the listing's readiness
 
 
+# A run asks for each key twice (whether a stage has work on a product, then in its work): the second
+# is a lookup. Pure, so the cache changes no result.
+@lru_cache(maxsize=16_384)
 def _key(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
