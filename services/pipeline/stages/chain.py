@@ -17,10 +17,12 @@ images, attributes, competitors, the normalized JSON) of only those products. A 
 unchanged products reads no payload at all.
 
 The write: the listings' columns come in three groups, each written only by its stage (normalize:
-the copy; price: the price; score: the quality and readiness). One COPY into a temporary table holds
-every group, NULL where the stage did not run, and one INSERT … ON CONFLICT merges them; a group's
-key column (normalize_key, price_key, score_key) is never NULL when its stage wrote it, which is
-how the merge tells a group to keep from a group to write.
+the copy; price: the price; score: the quality and readiness). New listings (a fresh product's) are
+COPYed straight into the table. Those that exist are COPYed into a temporary table with every
+group, NULL where the stage did not run, and one INSERT … ON CONFLICT merges them; a group's key
+column (normalize_key, price_key, score_key) is never NULL when its stage wrote it, which is how the
+merge tells a group to keep from a group to write. The products get one UPDATE (normalize's columns
+and score's), the price history one COPY.
 """
 
 from __future__ import annotations
