@@ -66,10 +66,7 @@ def optimize_chunk(job_id: str, number: int) -> None:
     context = stage_context()
     job = uuid.UUID(job_id)
     with session_scope() as session:
-        try:
-            plan = jobs.job_plan(session, job)
-        except jobs.JobNotFound:
-            log.warning("optimize.job_not_found")
+        if (plan := _plan(session, job, stages.OPTIMIZE)) is None:
             return
         todo = optimize.plan_slice(
             session,
@@ -138,6 +135,15 @@ def score_chunk(job_id: str, number: int) -> None:
     _run(stages.SCORE, job_id, number)
 
 
+def _plan(session: Session, job: uuid.UUID, stage: str) -> jobs.JobPlan | None:
+    """The job's plan; None, logged, when the job was deleted since the message was sent."""
+    try:
+        return jobs.job_plan(session, job)
+    except jobs.JobNotFound:
+        log.warning(f"{stage}.job_not_found")  # nothing to do
+        return None
+
+
 def _steps(session: Session, run: Sequence[str], job: uuid.UUID, plan: jobs.JobPlan) -> list[chain.Step]:
     """The steps of the stages `run`, with what the job and the worker give each."""
     context = stage_context()
@@ -177,10 +183,7 @@ def publish_chunk(job_id: str, number: int) -> None:
     context = stage_context()
     job = uuid.UUID(job_id)
     with session_scope() as session:
-        try:
-            plan = jobs.job_plan(session, job)
-        except jobs.JobNotFound:
-            log.warning("publish.job_not_found")
+        if (plan := _plan(session, job, stages.PUBLISH)) is None:
             return
         todo = publish.plan_publish(
             session, job, number, marketplaces=plan.marketplaces, preview=plan.publish == "preview",
@@ -211,10 +214,7 @@ def _run(stage: str, job_id: str, number: int) -> None:
     (services.pipeline.stages.chain), then send the next message or try to close the job."""
     job = uuid.UUID(job_id)
     with session_scope() as session:
-        try:
-            plan = jobs.job_plan(session, job)
-        except jobs.JobNotFound:
-            log.warning(f"{stage}.job_not_found")  # deleted since: nothing to do
+        if (plan := _plan(session, job, stage)) is None:
             return
         optimizing = optimize.copy_mode_reason(plan.optimize, stage_context().copywriter is not None) is None
         run = chain.stages_run_from(stage, optimize=optimizing)

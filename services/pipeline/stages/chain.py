@@ -105,7 +105,6 @@ class ChunkRows:
 
     products: dict[int, Record]
     listings: dict[tuple[int, str], Record]
-    marketplaces: Sequence[str]
     # (product id, marketplace) → the stages that wrote the listing
     written: dict[tuple[int, str], set[str]] = field(default_factory=dict)
     normalized: set[int] = field(default_factory=set)  # products normalize wrote
@@ -194,7 +193,6 @@ def run_steps(
                 session, "product_listings", _columns(steps, "listing_columns"), ids, marketplaces
             ).values()
         },
-        marketplaces,
     )
     started = [step.start(session) for step in steps]
     # A product no step has work on is left as it is by every step; one that a step has work on may
